@@ -1,0 +1,1 @@
+"""Token-savings and speed benchmarks of kaizen-integrations (run with ``make bench``)."""

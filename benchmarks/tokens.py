@@ -1,0 +1,59 @@
+"""Token counts per dataset, representation and tokenizer, counted offline with ``bpe-openai``.
+
+The benchmark counts with the tokenizers directly (not through the engine it measures), using
+``encode_ordinary`` so text that looks like a special token is counted as plain text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import bpe_openai
+
+from benchmarks.datasets import Dataset
+from benchmarks.formats import FORMATS, round_trip_ok, segments
+
+# Tokenizer -> the model name handed to the adaptive encoder for it.
+TOKENIZERS: dict[str, str] = {"o200k_base": "gpt-4o", "cl100k_base": "gpt-4"}
+
+
+@lru_cache(maxsize=None)
+def _encoding(name: str) -> Any:
+    return bpe_openai.get_encoding(name)
+
+
+def count(text: str, tokenizer: str) -> int:
+    """Tokens of ``text`` under ``tokenizer`` (``o200k_base`` or ``cl100k_base``)."""
+    return len(_encoding(tokenizer).encode_ordinary(text))
+
+
+@dataclass
+class TokenRow:
+    """Token counts of one dataset for one tokenizer, and the round-trip result per representation."""
+
+    dataset: str
+    tokenizer: str
+    tokens: dict[str, int]
+    round_trip: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def best_baseline(self) -> int:
+        """min(compact JSON, toon-format): what ours has to match or beat."""
+        return min(self.tokens["compact_json"], self.tokens["toon"])
+
+    @property
+    def ours_meets_target(self) -> bool:
+        return self.tokens["ours"] <= self.best_baseline
+
+
+def measure_tokens(datasets: list[Dataset], formats: tuple[str, ...] = FORMATS) -> list[TokenRow]:
+    """Count every dataset in every representation for every tokenizer, and check round trips."""
+    rows = []
+    for dataset in datasets:
+        for tokenizer, model in TOKENIZERS.items():
+            tokens = {fmt: sum(count(text, tokenizer) for text in segments(dataset, fmt, model=model)) for fmt in formats}
+            trips = {fmt: round_trip_ok(dataset, fmt, model=model) for fmt in formats}
+            rows.append(TokenRow(dataset.name, tokenizer, tokens, trips))
+    return rows
