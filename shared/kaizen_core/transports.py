@@ -1,0 +1,60 @@
+"""The embedded host: an httpx transport that answers the Kaizen contract in-process.
+
+``httpx.Client(transport=EmbeddedTransport())`` and ``httpx.AsyncClient(transport=...)``
+talk to :func:`kaizen_core.router.handle` directly: no socket, no ASGI layer, no thread hop
+for ordinary bodies. Only bodies of at least :data:`OFFLOAD_THRESHOLD_BYTES` are handed to a
+worker thread on the async side, so a multi-megabyte encode does not stall the caller's
+event loop (the thread hop costs tens of microseconds; below the threshold the work itself
+is about that small, above it the work dominates).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import anyio.to_thread
+import httpx
+
+from . import router
+from .router import RouterSettings
+
+__all__ = ["EMBEDDED_BASE_URL", "OFFLOAD_THRESHOLD_BYTES", "EmbeddedTransport"]
+
+#: Base URL clients use with the embedded transport (any URL works; only the path is read).
+EMBEDDED_BASE_URL = "http://kaizen.embedded"
+
+#: Async requests with bodies at least this large run the router in a worker thread.
+OFFLOAD_THRESHOLD_BYTES = 256 * 1024
+
+
+class EmbeddedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Sync and async httpx transport over :func:`kaizen_core.router.handle`.
+
+    ``settings`` configures API keys and the body limit exactly as ``kaizen serve`` would
+    (default: no keys, 10 MiB), so behaviour is identical on both hosts.
+    """
+
+    def __init__(self, settings: Optional[RouterSettings] = None) -> None:
+        self.settings = settings or router.DEFAULT_SETTINGS
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` in the calling thread."""
+        body = request.read()
+        reply = router.handle(request.method, request.url.path, request.headers, body, settings=self.settings)
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` on the loop, or in a worker thread when the body is large."""
+        body = await request.aread()
+        if len(body) >= OFFLOAD_THRESHOLD_BYTES:
+            reply = await anyio.to_thread.run_sync(self._handle, request, body)
+        else:
+            reply = self._handle(request, body)
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
+
+    def _handle(self, request: httpx.Request, body: bytes) -> router.Reply:
+        return router.handle(request.method, request.url.path, request.headers, body, settings=self.settings)
+
+    def __repr__(self) -> str:
+        keys = len(self.settings.api_keys)
+        return f"EmbeddedTransport(api_keys={keys}, max_body_bytes={self.settings.max_body_bytes})"
