@@ -1,0 +1,133 @@
+"""Prompt encoding: whole structured prompts, and JSON blocks embedded in text.
+
+Detection rules for JSON embedded in a string (``find_json_blocks``):
+
+* a block starts at ``{`` or ``[`` that stands at the start of the text or after
+  whitespace or one of ``: = ( , ; > ` "`` and parses as a JSON object or array
+  (``json.JSONDecoder.raw_decode``; NaN/Infinity are not JSON here);
+* it must end at the end of the text, or before whitespace or one of
+  ``. , ; : ) ] } ! ? < ` "``;
+* empty ``{}`` / ``[]`` are left alone; after a block the scan resumes past its end.
+
+``encode_json_blocks`` re-encodes each block with the given encode options and
+keeps the rewrite only when it is shorter than the original block text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .api import encode
+
+__all__ = ["JsonBlock", "encode_json_blocks", "encode_prompt", "find_json_blocks"]
+
+_BEFORE = frozenset(" \t\r\n:=(,;>`\"")
+_AFTER = frozenset(" \t\r\n.,;:)]}!?<`\"")
+_PREVIEW = 80
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+JsonBlock = tuple[int, int, Any]
+"""``(start_offset, end_offset, value)`` of one embedded JSON block."""
+
+
+def find_json_blocks(text: str) -> list[JsonBlock]:
+    """Find the JSON objects/arrays embedded in ``text`` (rules in the module docstring)."""
+    blocks: list[JsonBlock] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        brace = text.find("{", i)
+        bracket = text.find("[", i)
+        if brace < 0 and bracket < 0:
+            break
+        start = brace if bracket < 0 or (0 <= brace < bracket) else bracket
+        i = start + 1
+        if start > 0 and text[start - 1] not in _BEFORE:
+            continue
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            continue
+        if end < n and text[end] not in _AFTER:
+            continue
+        if not value:
+            continue
+        blocks.append((start, end, value))
+        i = end
+    return blocks
+
+
+def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Rewrite the JSON blocks embedded in ``text`` as KTOF (or whatever ``format`` picks).
+
+    Returns the rewritten text and one replacement record per rewritten block:
+    ``start_offset``/``end_offset`` (in the original text), ``original_length``,
+    ``encoded_length``, ``original_preview`` and ``encoded_preview`` (80 characters).
+    A block whose encoding is not shorter than its original text is left as it is.
+
+    Raises:
+        KTOFOptionError: an encode option cannot be honoured.
+    """
+    parts: list[str] = []
+    replacements: list[dict[str, Any]] = []
+    position = 0
+    for start, end, value in find_json_blocks(text):
+        original = text[start:end]
+        encoded = encode(value, **encode_options)
+        if len(encoded) >= len(original):
+            continue
+        parts.append(text[position:start])
+        parts.append(encoded)
+        position = end
+        replacements.append(
+            {
+                "start_offset": start,
+                "end_offset": end,
+                "original_length": len(original),
+                "encoded_length": len(encoded),
+                "original_preview": original[:_PREVIEW],
+                "encoded_preview": encoded[:_PREVIEW],
+            }
+        )
+    if not replacements:
+        return text, []
+    parts.append(text[position:])
+    return "".join(parts), replacements
+
+
+def encode_prompt(
+    prompt: Any, *, auto_detect_json: bool = True, **encode_options: Any
+) -> tuple[str, dict[str, Any]]:
+    """Encode a prompt as the contract's ``optimize/request`` and ``prompts/encode`` do.
+
+    A dict or list is encoded whole (``meta`` is empty). A string with
+    ``auto_detect_json`` has its embedded JSON blocks rewritten in place; ``meta`` then
+    holds ``auto_detected_json``, ``embedded_json_count``, ``auto_detection_applied``
+    and, when the rewritten text is shorter than the plain encode (the string as one
+    KTOF value), ``segments_schema: "text_with_ktof"`` and ``replacements``.
+
+    Returns:
+        ``(result, meta)``.
+    """
+    plain = encode(prompt, **encode_options)
+    if not isinstance(prompt, str) or not auto_detect_json:
+        return plain, {}
+    segmented, replacements = encode_json_blocks(prompt, **encode_options)
+    applied = bool(replacements) and len(segmented) < len(plain)
+    meta: dict[str, Any] = {
+        "auto_detected_json": bool(replacements),
+        "embedded_json_count": len(replacements) if applied else 0,
+        "auto_detection_applied": applied,
+    }
+    if not applied:
+        return plain, meta
+    meta["segments_schema"] = "text_with_ktof"
+    meta["replacements"] = replacements
+    return segmented, meta
