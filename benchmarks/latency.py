@@ -1,0 +1,169 @@
+"""Added latency of ``KaizenEncode`` + ``KaizenDecode`` on a ~2 KB chat prompt: embedded and served.
+
+Served means a real ``kaizen serve`` subprocess on a free 127.0.0.1 port, reached over HTTP. When
+LangChain is not importable the same round is measured on ``KaizenSyncClient`` directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from benchmarks.datasets import SEED, _tool_payload
+from benchmarks.formats import exact_equal
+from benchmarks.timing import latency_samples, percentiles
+
+
+def chat_prompt(target_bytes: int = 2048) -> list[dict[str, Any]]:
+    """A system + user + tool-call + tool-result conversation of about ``target_bytes`` bytes."""
+    rng = random.Random(SEED)
+    payload = _tool_payload(rng, "search_products")
+    while len(json.dumps(payload, indent=2)) > target_bytes - 300 and len(payload["results"]) > 1:
+        payload["results"].pop()
+    return [
+        {"role": "system", "content": "You are a shopping assistant. Answer in one short paragraph."},
+        {"role": "user", "content": "Which of these are in stock under $100, best rated first?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "call_1", "name": "search_products", "args": {"query": payload["query"]}}],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(payload, indent=2)},
+    ]
+
+
+def prompt_bytes(messages: list[dict[str, Any]]) -> int:
+    """Bytes of the message contents (what the encode step reads)."""
+    return sum(len(m["content"].encode()) for m in messages)
+
+
+def _langchain_messages(messages: list[dict[str, Any]]) -> list[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+    kinds = {"system": SystemMessage, "user": HumanMessage}
+    result = []
+    for message in messages:
+        if message["role"] == "assistant":
+            result.append(AIMessage(content=message["content"], tool_calls=message["tool_calls"]))
+        elif message["role"] == "tool":
+            result.append(ToolMessage(content=message["content"], tool_call_id=message["tool_call_id"]))
+        else:
+            result.append(kinds[message["role"]](content=message["content"]))
+    return result
+
+
+@dataclass
+class LatencyResult:
+    """Percentiles (seconds) of one encode + decode round."""
+
+    mode: str
+    via: str
+    iterations: int
+    p50: float
+    p95: float
+    exact: bool
+
+
+def _round_function(base_url: str | None) -> tuple[str, Callable[[], Any], Callable[[], bool]]:
+    """(what is measured, one encode+decode round, a check that the round decodes exactly)."""
+    messages = chat_prompt()
+    payload = json.loads(messages[-1]["content"])
+    try:
+        from kaizen_langchain import KaizenDecode, KaizenEncode
+    except ImportError:
+        return _client_round(base_url, messages, payload)
+    from kaizen_core import KaizenSyncClient, engine
+
+    client = KaizenSyncClient(base_url=base_url) if base_url else None
+    encoder = KaizenEncode(client=client) if client else KaizenEncode()
+    decoder = KaizenDecode(client=client) if client else KaizenDecode()
+    prompt = _langchain_messages(messages)
+    answer = engine.encode(payload, format="auto")
+
+    def one_round() -> Any:
+        encoder.invoke(prompt)
+        return decoder.invoke(answer)
+
+    return "KaizenEncode + KaizenDecode", one_round, lambda: exact_equal(one_round(), payload)
+
+
+def _client_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any], Callable[[], bool]]:
+    from kaizen_core import KaizenSyncClient
+
+    client = KaizenSyncClient(base_url=base_url) if base_url else KaizenSyncClient()
+    text = "\n\n".join(m["content"] for m in messages if m["content"])
+
+    def one_round() -> Any:
+        encoded = client.prompts_encode(prompt=text)
+        client.prompts_decode(ktof=client.compress(payload)["result"])
+        return encoded
+
+    def check() -> bool:
+        return exact_equal(client.prompts_decode(ktof=client.compress(payload)["result"])["result"], payload)
+
+    return "KaizenSyncClient prompts_encode + prompts_decode", one_round, check
+
+
+def measure_latency(mode: str, base_url: str | None = None, *, iterations: int = 500) -> LatencyResult:
+    """p50/p95 of the encode + decode round, embedded (``base_url`` None) or against a server."""
+    via, one_round, check = _round_function(base_url)
+    exact = check()
+    cuts = percentiles(latency_samples(one_round, iterations=iterations))
+    return LatencyResult(mode, via, iterations, cuts[50], cuts[95], exact)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def kaizen_server(timeout: float = 20.0) -> Iterator[str]:
+    """A real ``kaizen serve`` on a free loopback port for the block; yields its base URL."""
+    port = _free_port()
+    script = Path(sys.executable).with_name("kaizen")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "kaizen_core.cli"]
+    env = {k: v for k, v in os.environ.items() if k != "KAIZEN_SERVER_API_KEYS"}
+    process = subprocess.Popen(
+        [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url, process, timeout)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"kaizen serve exited with {process.returncode}: {error[-2000:]}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(base_url + "/", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"kaizen serve did not answer on {base_url} within {timeout} s")

@@ -1,0 +1,114 @@
+"""Encode/decode speed of ours against ``json`` and ``toon-format`` in the same run, and streaming decode."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import toon_format
+
+from benchmarks.datasets import SEED, Dataset, employees
+from benchmarks.formats import exact_equal, tool_payloads
+from benchmarks.timing import median_seconds
+
+ENCODERS = ("json.dumps", "toon_format.encode", "ours toon", "ours auto")
+DECODERS = ("json.loads", "toon_format.decode", "ours decode")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class SpeedRow:
+    """Median seconds per dataset for each encoder and decoder."""
+
+    dataset: str
+    tabular: bool
+    encode: dict[str, float]
+    decode: dict[str, float]
+
+    def encode_ratio(self, encoder: str) -> float:
+        """json.dumps time / ``encoder`` time: 1.0 or more means at least json.dumps' throughput."""
+        return self.encode["json.dumps"] / self.encode[encoder]
+
+
+def _each(function: Callable[[Any], Any], values: list[Any]) -> Callable[[], None]:
+    def run() -> None:
+        for value in values:
+            function(value)
+
+    return run
+
+
+def measure_codec_speed(datasets: list[Dataset], *, repeat: int = 5) -> list[SpeedRow]:
+    """Encode and decode medians for every dataset (a transcript times all its tool payloads)."""
+    from kaizen_core import engine
+
+    rows = []
+    for dataset in datasets:
+        values = [dataset.data] if dataset.kind == "value" else tool_payloads(dataset)
+        encoders: dict[str, Callable[[Any], Any]] = {
+            "json.dumps": _compact,
+            "toon_format.encode": toon_format.encode,
+            "ours toon": lambda value: engine.encode(value, format="toon"),
+            "ours auto": lambda value: engine.encode(value, format="auto", model="gpt-4o"),
+        }
+        encode = {name: median_seconds(_each(fn, values), repeat=repeat) for name, fn in encoders.items()}
+        texts = {
+            "json.loads": [_compact(v) for v in values],
+            "toon_format.decode": [toon_format.encode(v) for v in values],
+            "ours decode": [engine.encode(v, format="auto", model="gpt-4o") for v in values],
+        }
+        decoders: dict[str, Callable[[str], Any]] = {
+            "json.loads": json.loads,
+            "toon_format.decode": toon_format.decode,
+            "ours decode": engine.decode,
+        }
+        decode = {name: median_seconds(_each(decoders[name], texts[name]), repeat=repeat) for name in DECODERS}
+        rows.append(SpeedRow(dataset.name, dataset.tabular, encode, decode))
+    return rows
+
+
+@dataclass
+class StreamResult:
+    """Streaming decode of one table fed in small chunks against one-shot decode of the same text."""
+
+    rows: int
+    chunk_size: int
+    chunks: int
+    characters: int
+    one_shot_seconds: float
+    stream_seconds: float
+    rows_emitted: int
+    exact: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.stream_seconds / self.one_shot_seconds
+
+
+def measure_streaming(*, rows: int = 1000, chunk_size: int = 8, repeat: int = 5) -> StreamResult:
+    """Feed a ``rows``-row employee table in ``chunk_size``-character chunks to ``StreamDecoder``."""
+    from kaizen_core import engine
+
+    value = employees(random.Random(SEED), rows)
+    text = engine.encode(value, format="toon")
+    chunks = [text[start:start + chunk_size] for start in range(0, len(text), chunk_size)]
+    emitted: list[int] = []
+
+    def stream() -> Any:
+        decoder = engine.StreamDecoder()
+        completed = 0
+        for chunk in chunks:
+            completed += len(decoder.feed(chunk))
+        result = decoder.close()
+        emitted.append(completed)
+        return result
+
+    exact = exact_equal(stream(), value) and exact_equal(engine.decode(text), value)
+    one_shot = median_seconds(lambda: engine.decode(text), repeat=repeat)
+    streamed = median_seconds(stream, repeat=repeat)
+    return StreamResult(rows, chunk_size, len(chunks), len(text), one_shot, streamed, emitted[0], exact)

@@ -1,0 +1,48 @@
+"""Small timing helpers: medians of ``timeit`` repeats and latency percentiles."""
+
+from __future__ import annotations
+
+import statistics
+import timeit
+from typing import Callable
+
+
+def median_seconds(function: Callable[[], object], *, repeat: int = 5, min_repeat_seconds: float = 0.05) -> float:
+    """Median wall time of one call of ``function``, over ``repeat`` timeit repeats.
+
+    Each repeat runs ``function`` enough times to last at least ``min_repeat_seconds``
+    (calibrated once), so fast calls are not drowned by timer resolution.
+    """
+    timer = timeit.Timer(function)
+    number = _calibrate(timer, min_repeat_seconds)
+    runs = timer.repeat(repeat=repeat, number=number)
+    return statistics.median(runs) / number
+
+
+def _calibrate(timer: timeit.Timer, target: float) -> int:
+    """The smallest loop count (1, then growing) whose run lasts at least ``target`` seconds."""
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)
+        if elapsed >= target or number >= 1_000_000:
+            return number
+        number *= 2 if elapsed > target / 10 else 10
+
+
+def percentiles(samples: list[float], points: tuple[int, ...] = (50, 95)) -> dict[int, float]:
+    """The given percentiles of ``samples`` (inclusive method, as numpy's default 'linear')."""
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {point: cuts[point - 1] for point in points}
+
+
+def latency_samples(function: Callable[[], object], *, iterations: int, warmup: int = 20) -> list[float]:
+    """Wall time of each of ``iterations`` calls of ``function``, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        function()
+    clock = timeit.default_timer
+    samples = []
+    for _ in range(iterations):
+        start = clock()
+        function()
+        samples.append(clock() - start)
+    return samples
