@@ -14,8 +14,12 @@ The decoder reads everything the spec allows plus
 
 * ``[#N]`` / ``[#N:]`` headers (the ``#`` is dropped before the header is parsed);
 * ``-0.0`` style numbers as ``-0.0``;
-* inline compact JSON: an *unquoted* value token that starts with ``{`` or
-  ``[`` and parses as JSON is that JSON value. ``toon-format`` quotes every
+* in non-strict mode, a malformed array header falls through to a literal key
+  (``key[]: 1,2`` is ``{"key[]": "1,2"}``), the spec's optional leniency (§6);
+* inline compact JSON: an *unquoted* field value (``key: {...}``) or list item
+  (``- [...]``) that starts with ``{`` or ``[`` and parses as JSON is that JSON
+  value. (Cells of inline arrays and table rows keep the spec's reading: an
+  unquoted ``[]`` cell is the string ``"[]"``.) ``toon-format`` quotes every
   string containing ``{ } [ ] :`` so such a token never stands for a string in
   its output; adaptive encoding (``format="auto"``) uses it for subtrees where
   JSON is cheaper. A whole document that is a JSON object or array is read as
@@ -151,6 +155,11 @@ def parse_json_token(token: str) -> tuple[bool, Any]:
     return True, value
 
 
+_HEADER_FALLTHROUGH = frozenset(
+    {"Malformed bracket segment", "Expected ':' after the array header"}
+)
+
+
 class KTOFParser(_td._Parser):
     """``toon-format``'s parser plus ``[#N]`` headers, signed zero and inline JSON."""
 
@@ -159,18 +168,31 @@ class KTOFParser(_td._Parser):
             content = content[: bracket + 1] + content[bracket + 2 :]
         return super().header(content, bracket, line)
 
+    def classify(self, content: str, line: Any) -> Any:
+        try:
+            return super().classify(content, line)
+        except ToonDecodeError as exc:
+            # Non-strict fall-through of a malformed header to a literal key (§6,
+            # the spec's optional leniency): ``key[]: 1,2`` is the key "key[]".
+            if self.strict or exc.msg not in _HEADER_FALLTHROUGH or content[:1] == '"':
+                raise
+            colon = _td._find_unquoted(content, ":")
+            if colon < 0:
+                raise
+            return _td._KeyValue(content[:colon].strip(" "), content[colon + 1 :].strip(" "))
+
     def number(self, token: str, line: Any) -> Any:
         value = super().number(token, line)
         if value == 0 and type(value) is float and token.startswith("-"):
             return -0.0
         return value
 
-    def primitive(self, token: str, line: Any) -> Any:
-        if token and token[0] in "{[":
-            ok, value = parse_json_token(token)
+    def field_value(self, rest: str, line: Any, depth: int) -> Any:
+        if rest[:1] in ("{", "["):
+            ok, value = parse_json_token(rest)
             if ok:
                 return value
-        return super().primitive(token, line)
+        return super().field_value(rest, line, depth)
 
     def item(self, line: Any, depth: int) -> Any:
         rest = line.content[2:].strip(" ")
