@@ -160,10 +160,12 @@ class Stats(_ResponseModel):
 
 
 class TokenCountEntry(_ResponseModel):
-    """Tokens and UTF-8 bytes of one text for one model."""
+    """Tokens and UTF-8 bytes of one text for one model (``exact`` false: an estimate)."""
 
     tokens: int
     bytes: int
+    exact: Optional[bool] = None
+    encoding: Optional[str] = None
 
 
 class TokenStats(_ResponseModel):
