@@ -1,0 +1,200 @@
+"""Rewrite JSON inside a piece of text to KTOF through a Kaizen client, keeping only savings.
+
+The LlamaIndex components share this seam: the node postprocessor rewrites node text, the
+LLM wrapper rewrites message blocks. Encoding goes through the Kaizen core client (embedded
+in-process by default, or ``kaizen serve`` / the hosted API when the client is configured so);
+token counting is local and offline (``kaizen_core.engine.count_tokens``), because the question
+"did this save tokens for *this* model" is about the text the model will actually receive.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Union
+
+from kaizen_core import KaizenClient, KaizenSyncClient
+from kaizen_core.engine import count_tokens
+
+__all__ = ["KaizenTextEncoder", "TextRewrite", "resolve_clients"]
+
+AnyKaizenClient = Union[KaizenClient, KaizenSyncClient]
+
+# Cheapest possible pre-check: text without a bracket has no JSON to rewrite.
+_JSON_OPENERS = ("{", "[")
+
+
+@dataclass(frozen=True)
+class TextRewrite:
+    """The outcome of trying to rewrite one text; ``text`` is the original when not applied."""
+
+    original: str
+    text: str
+    applied: bool
+    original_tokens: int = 0
+    encoded_tokens: int = 0
+    exact: bool = True
+    whole_json: bool = False
+    embedded_blocks: int = 0
+
+    @property
+    def tokens_saved(self) -> int:
+        """Tokens saved by the rewrite (0 when not applied)."""
+        return self.original_tokens - self.encoded_tokens if self.applied else 0
+
+
+def resolve_clients(
+    client: Optional[AnyKaizenClient],
+    async_client: Optional[KaizenClient],
+) -> tuple[Optional[KaizenSyncClient], Optional[KaizenClient]]:
+    """Sort the user's ``client``/``async_client`` arguments into a (sync, async) pair.
+
+    ``client`` may be either kind. A missing side stays ``None`` and is created lazily: from
+    the given client's configuration when there is one, so both paths talk to the same
+    service, else embedded.
+    """
+    sync_client: Optional[KaizenSyncClient] = None
+    if isinstance(client, KaizenClient):
+        if async_client is not None and async_client is not client:
+            raise ValueError("pass the async client as `client` or `async_client`, not both")
+        async_client = client
+    elif client is not None:
+        sync_client = client
+    return sync_client, async_client
+
+
+def _parse_whole_json(text: str) -> Optional[Any]:
+    """The JSON object/array that is the whole (stripped) text, else None."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in _JSON_OPENERS:
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    return value if isinstance(value, (dict, list)) and value else None
+
+
+def _result_text(response: Any) -> str:
+    result = response["result"]
+    if not isinstance(result, str):
+        raise TypeError(f"Kaizen returned a {type(result).__name__} result where KTOF text was due")
+    return result
+
+
+def _meta(response: Any) -> Mapping[str, Any]:
+    meta = response.get("meta") if hasattr(response, "get") else None
+    return meta or {}
+
+
+class KaizenTextEncoder:
+    """Rewrites whole-JSON or embedded-JSON text to KTOF when that saves tokens.
+
+    Args:
+        sync_client: client for the blocking paths (created embedded-or-from-config lazily).
+        async_client: client for the async paths (likewise).
+        format: KTOF output format sent as ``options.format`` ("auto" = adaptive, fewest tokens).
+        min_savings_ratio: a rewrite is kept only when it saves at least one token and
+            ``saved / original >= min_savings_ratio``.
+    """
+
+    def __init__(
+        self,
+        sync_client: Optional[KaizenSyncClient] = None,
+        async_client: Optional[KaizenClient] = None,
+        *,
+        format: str = "auto",
+        min_savings_ratio: float = 0.0,
+    ) -> None:
+        if not 0.0 <= min_savings_ratio < 1.0:
+            raise ValueError("min_savings_ratio must be in [0, 1)")
+        self._sync_client = sync_client
+        self._async_client = async_client
+        self.format = format
+        self.min_savings_ratio = min_savings_ratio
+
+    # -- clients -------------------------------------------------------------------------
+
+    @property
+    def sync_client(self) -> KaizenSyncClient:
+        """The blocking client (lazily built to match the async one, else embedded)."""
+        if self._sync_client is None:
+            config = getattr(self._async_client, "config", None)
+            self._sync_client = (
+                KaizenSyncClient(config=config) if config is not None else KaizenSyncClient()
+            )
+        return self._sync_client
+
+    @property
+    def async_client(self) -> KaizenClient:
+        """The async client (lazily built to match the blocking one, else embedded)."""
+        if self._async_client is None:
+            config = getattr(self._sync_client, "config", None)
+            self._async_client = (
+                KaizenClient(config=config) if config is not None else KaizenClient()
+            )
+        return self._async_client
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _options(self, model: str) -> dict[str, Any]:
+        return {"format": self.format, "model": model}
+
+    def _compress_payload(self, value: Any, model: str) -> dict[str, Any]:
+        return {"data": value, "options": self._options(model)}
+
+    def _prompt_payload(self, text: str, model: str) -> dict[str, Any]:
+        return {"prompt": text, "auto_detect_json": True, "options": self._options(model)}
+
+    # -- public --------------------------------------------------------------------------
+
+    def rewrite(self, text: str, *, model: str) -> TextRewrite:
+        """Rewrite ``text`` (blocking); the result says whether the rewrite was kept."""
+        if not any(opener in text for opener in _JSON_OPENERS):
+            return TextRewrite(original=text, text=text, applied=False)
+        value = _parse_whole_json(text)
+        if value is not None:
+            encoded = _result_text(self.sync_client.compress(self._compress_payload(value, model)))
+            return self._judge(text, encoded, model, whole_json=True, blocks=1)
+        response = self.sync_client.prompts_encode(self._prompt_payload(text, model))
+        return self._judge_prompt(text, response, model)
+
+    async def arewrite(self, text: str, *, model: str) -> TextRewrite:
+        """Rewrite ``text`` through the async client."""
+        if not any(opener in text for opener in _JSON_OPENERS):
+            return TextRewrite(original=text, text=text, applied=False)
+        value = _parse_whole_json(text)
+        if value is not None:
+            response = await self.async_client.compress(self._compress_payload(value, model))
+            return self._judge(text, _result_text(response), model, whole_json=True, blocks=1)
+        response = await self.async_client.prompts_encode(self._prompt_payload(text, model))
+        return self._judge_prompt(text, response, model)
+
+    # -- deciding ------------------------------------------------------------------------
+
+    def _judge_prompt(self, text: str, response: Any, model: str) -> TextRewrite:
+        meta = _meta(response)
+        blocks = int(meta.get("embedded_json_count") or 0)
+        if not meta.get("auto_detection_applied") or blocks == 0:
+            # The service fell back to encoding the whole string as one KTOF value, which
+            # is not a rewrite of the text the model should read.
+            return TextRewrite(original=text, text=text, applied=False)
+        return self._judge(text, _result_text(response), model, whole_json=False, blocks=blocks)
+
+    def _judge(
+        self, text: str, encoded: str, model: str, *, whole_json: bool, blocks: int
+    ) -> TextRewrite:
+        before = count_tokens(text, model)
+        after = count_tokens(encoded, model)
+        saved = before.tokens - after.tokens
+        keep = saved > 0 and saved / before.tokens >= self.min_savings_ratio
+        return TextRewrite(
+            original=text,
+            text=encoded if keep else text,
+            applied=keep,
+            original_tokens=before.tokens,
+            encoded_tokens=after.tokens,
+            exact=before.exact,
+            whole_json=whole_json,
+            embedded_blocks=blocks,
+        )

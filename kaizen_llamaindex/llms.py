@@ -1,0 +1,272 @@
+"""``KaizenLLM``: any LlamaIndex LLM, with the JSON in its input rewritten to KTOF.
+
+The wrapper delegates every call to the inner LLM's *public* method (``chat``, ``astream_chat``,
+``complete``, ...) after rewriting the JSON in the messages or prompt. It deliberately does not
+carry LlamaIndex's ``llm_chat_callback``/``llm_completion_callback`` decorators: the inner LLM's
+decorated methods already emit ``LLMChatStartEvent``/``LLMChatEndEvent`` (and the callback
+manager's LLM events) once, with the messages as actually sent. Decorating the wrapper too
+would emit every LLM event twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, List, Optional, Sequence, Union
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    TextBlock,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SerializeAsAny
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import LLM, ToolSelection
+
+from kaizen_llamaindex._encoding import (
+    AnyKaizenClient,
+    KaizenClient,
+    KaizenTextEncoder,
+    TextRewrite,
+    resolve_clients,
+)
+from kaizen_llamaindex.instrumentation import KaizenEncodeEvent, emit
+
+__all__ = ["KaizenFunctionCallingLLM", "KaizenLLM"]
+
+# Settings a user configured on the inner LLM that LLM.predict & co. read from the LLM they
+# are called on; the wrapper takes them over unless given explicitly.
+_INHERITED_FIELDS = (
+    "system_prompt",
+    "messages_to_prompt",
+    "completion_to_prompt",
+    "output_parser",
+    "pydantic_program_mode",
+    "callback_manager",
+)
+
+
+class KaizenLLM(LLM):
+    """Wraps a LlamaIndex LLM; JSON in messages (tool results too) and prompts goes in as KTOF.
+
+    ``KaizenLLM(llm=OpenAI(...))`` returns a :class:`KaizenFunctionCallingLLM` when the inner LLM
+    is a ``FunctionCallingLLM``, so ``FunctionAgent``, ``chat_with_tools`` and
+    ``predict_and_call`` keep working.
+
+    Args:
+        llm: the LLM to wrap.
+        client: a ``KaizenSyncClient`` or ``KaizenClient`` (embedded in-process by default).
+        async_client: the ``KaizenClient`` for the async methods when ``client`` is sync.
+        format: KTOF output format ("auto" adaptive by default, or "toon").
+        min_savings_ratio: keep a rewrite only when saved/original tokens >= this.
+    """
+
+    llm: SerializeAsAny[LLM] = Field(description="The wrapped LLM.")
+    format: str = Field(default="auto", description='KTOF output format ("auto" or "toon").')
+    min_savings_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
+    _encoder: KaizenTextEncoder = PrivateAttr()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "KaizenLLM":
+        inner = kwargs.get("llm", args[0] if args else None)
+        if cls is KaizenLLM and isinstance(inner, FunctionCallingLLM):
+            cls = KaizenFunctionCallingLLM
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        llm: Optional[LLM] = None,
+        *,
+        client: Optional[AnyKaizenClient] = None,
+        async_client: Optional[KaizenClient] = None,
+        **kwargs: Any,
+    ) -> None:
+        if llm is None:
+            llm = kwargs.pop("llm", None)
+        if not isinstance(llm, LLM):
+            raise TypeError(f"KaizenLLM wraps a LlamaIndex LLM, got {type(llm).__name__}")
+        for name in _INHERITED_FIELDS:
+            if kwargs.get(name) is None:
+                kwargs[name] = getattr(llm, name)
+        super().__init__(llm=llm, **kwargs)
+        sync_client, aclient = resolve_clients(client, async_client)
+        self._encoder = KaizenTextEncoder(
+            sync_client, aclient, format=self.format, min_savings_ratio=self.min_savings_ratio
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Class name."""
+        return "KaizenLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """The inner LLM's metadata (context window, model name, chat/function calling)."""
+        return self.llm.metadata
+
+    @property
+    def _model(self) -> str:
+        return self.llm.metadata.model_name
+
+    # -- rewriting -----------------------------------------------------------------------
+
+    def _report(self, rewrite: TextRewrite) -> None:
+        emit(
+            KaizenEncodeEvent(
+                source="llm",
+                model=self._model,
+                original_tokens=rewrite.original_tokens,
+                encoded_tokens=rewrite.encoded_tokens,
+                original_chars=len(rewrite.original),
+                encoded_chars=len(rewrite.text),
+                exact=rewrite.exact,
+                whole_json=rewrite.whole_json,
+                embedded_blocks=rewrite.embedded_blocks,
+            )
+        )
+
+    def _rewrite_text(self, text: str) -> str:
+        rewrite = self._encoder.rewrite(text, model=self._model)
+        if rewrite.applied:
+            self._report(rewrite)
+        return rewrite.text
+
+    async def _arewrite_text(self, text: str) -> str:
+        rewrite = await self._encoder.arewrite(text, model=self._model)
+        if rewrite.applied:
+            self._report(rewrite)
+        return rewrite.text
+
+    def _rewrite_messages(self, messages: Sequence[ChatMessage]) -> List[ChatMessage]:
+        return [_with_texts(m, [self._rewrite_text(t) for t in _texts(m)]) for m in messages]
+
+    async def _arewrite_messages(self, messages: Sequence[ChatMessage]) -> List[ChatMessage]:
+        texts = [_texts(message) for message in messages]
+        flat = await asyncio.gather(*(self._arewrite_text(t) for ts in texts for t in ts))
+        rewritten, position = [], 0
+        for message, originals in zip(messages, texts):
+            rewritten.append(_with_texts(message, list(flat[position : position + len(originals)])))
+            position += len(originals)
+        return rewritten
+
+    # -- chat ----------------------------------------------------------------------------
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Chat with the inner LLM, JSON in ``messages`` rewritten to KTOF."""
+        return self.llm.chat(self._rewrite_messages(messages), **kwargs)
+
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async chat with the inner LLM, JSON in ``messages`` rewritten to KTOF."""
+        return await self.llm.achat(await self._arewrite_messages(messages), **kwargs)
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream a chat from the inner LLM, JSON in ``messages`` rewritten to KTOF."""
+        return self.llm.stream_chat(self._rewrite_messages(messages), **kwargs)
+
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async-stream a chat from the inner LLM, JSON in ``messages`` rewritten to KTOF."""
+        return await self.llm.astream_chat(await self._arewrite_messages(messages), **kwargs)
+
+    # -- completion ----------------------------------------------------------------------
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete ``prompt`` (its JSON rewritten to KTOF) with the inner LLM."""
+        return self.llm.complete(self._rewrite_text(prompt), formatted=formatted, **kwargs)
+
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async-complete ``prompt`` (its JSON rewritten to KTOF) with the inner LLM."""
+        text = await self._arewrite_text(prompt)
+        return await self.llm.acomplete(text, formatted=formatted, **kwargs)
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream a completion of ``prompt`` (its JSON rewritten to KTOF)."""
+        return self.llm.stream_complete(self._rewrite_text(prompt), formatted=formatted, **kwargs)
+
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async-stream a completion of ``prompt`` (its JSON rewritten to KTOF)."""
+        text = await self._arewrite_text(prompt)
+        return await self.llm.astream_complete(text, formatted=formatted, **kwargs)
+
+
+class KaizenFunctionCallingLLM(KaizenLLM, FunctionCallingLLM):
+    """``KaizenLLM`` over a ``FunctionCallingLLM``: tool specs, tool-call parsing and
+    validation are the inner LLM's; messages (tool results included) go in as KTOF."""
+
+    llm: SerializeAsAny[FunctionCallingLLM] = Field(description="The wrapped LLM.")
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Class name."""
+        return "KaizenFunctionCallingLLM"
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[Any],
+        user_msg: Optional[Union[str, ChatMessage]] = None,
+        chat_history: Optional[List[ChatMessage]] = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The inner LLM's chat arguments for ``tools`` (its own tool format)."""
+        return self.llm._prepare_chat_with_tools_compat(
+            tools,
+            user_msg=user_msg,
+            chat_history=chat_history,
+            verbose=verbose,
+            allow_parallel_tool_calls=allow_parallel_tool_calls,
+            tool_required=tool_required,
+            **kwargs,
+        )
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[Any],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """The inner LLM's validation (e.g. forcing a single tool call)."""
+        return self.llm._validate_chat_with_tools_response(
+            response, tools, allow_parallel_tool_calls=allow_parallel_tool_calls, **kwargs
+        )
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> List[ToolSelection]:
+        """The inner LLM's tool-call parsing."""
+        return self.llm.get_tool_calls_from_response(
+            response, error_on_no_tool_call=error_on_no_tool_call, **kwargs
+        )
+
+
+def _texts(message: ChatMessage) -> List[str]:
+    return [block.text for block in message.blocks if isinstance(block, TextBlock)]
+
+
+def _with_texts(message: ChatMessage, texts: List[str]) -> ChatMessage:
+    """``message`` with its text blocks replaced by ``texts`` (same message when unchanged)."""
+    if texts == _texts(message):
+        return message
+    replacements = iter(texts)
+    blocks = [
+        TextBlock(text=next(replacements)) if isinstance(block, TextBlock) else block
+        for block in message.blocks
+    ]
+    return message.model_copy(update={"blocks": blocks})

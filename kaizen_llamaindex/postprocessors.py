@@ -1,0 +1,122 @@
+"""``KaizenNodePostprocessor``: retrieved nodes' JSON rewritten to KTOF before the LLM reads it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, List, Optional
+
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+
+from kaizen_llamaindex._encoding import (
+    AnyKaizenClient,
+    KaizenClient,
+    KaizenTextEncoder,
+    TextRewrite,
+    resolve_clients,
+)
+from kaizen_llamaindex.instrumentation import KaizenEncodeEvent, emit
+
+__all__ = ["KaizenNodePostprocessor"]
+
+
+class KaizenNodePostprocessor(BaseNodePostprocessor):
+    """Rewrites JSON in retrieved nodes to KTOF, the Kaizen Token Optimized Format.
+
+    A node whose whole text is a JSON object or array is encoded whole; JSON blocks embedded
+    in prose are rewritten in place. A node is left as it is when the rewrite would not save
+    at least ``min_savings_ratio`` of its tokens (and at least one token) for ``model``.
+
+    Rewritten nodes are copies: ``id_``, metadata, excluded metadata keys, relationships,
+    embedding and the ``NodeWithScore.score`` are kept; the original nodes are not modified,
+    so the docstore and vector store still hold the JSON.
+
+    Args:
+        client: a ``KaizenSyncClient`` or ``KaizenClient`` (embedded in-process by default).
+        async_client: the ``KaizenClient`` for ``apostprocess_nodes`` when ``client`` is sync.
+        model: whose tokenizer decides whether a rewrite saves tokens.
+        format: KTOF output format ("auto" adaptive by default, or "toon").
+        min_savings_ratio: keep a rewrite only when saved/original tokens >= this.
+        max_concurrency: async path: how many nodes are encoded at once.
+    """
+
+    model: str = Field(default="gpt-4o", description="Model whose tokenizer counts savings.")
+    format: str = Field(default="auto", description='KTOF output format ("auto" or "toon").')
+    min_savings_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
+    max_concurrency: int = Field(default=8, ge=1)
+    _encoder: KaizenTextEncoder = PrivateAttr()
+
+    def __init__(
+        self,
+        client: Optional[AnyKaizenClient] = None,
+        *,
+        async_client: Optional[KaizenClient] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        sync_client, aclient = resolve_clients(client, async_client)
+        self._encoder = KaizenTextEncoder(
+            sync_client,
+            aclient,
+            format=self.format,
+            min_savings_ratio=self.min_savings_ratio,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Class name."""
+        return "KaizenNodePostprocessor"
+
+    def _postprocess_nodes(
+        self,
+        nodes: List[NodeWithScore],
+        query_bundle: Optional[QueryBundle] = None,
+    ) -> List[NodeWithScore]:
+        """Rewrite each node's JSON to KTOF where that saves tokens (blocking)."""
+        return [
+            self._apply(item, self._encoder.rewrite(_node_text(item), model=self.model))
+            for item in nodes
+        ]
+
+    async def _apostprocess_nodes(
+        self,
+        nodes: List[NodeWithScore],
+        query_bundle: Optional[QueryBundle] = None,
+    ) -> List[NodeWithScore]:
+        """Rewrite each node's JSON to KTOF through the async client, nodes concurrently."""
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(item: NodeWithScore) -> NodeWithScore:
+            async with limit:
+                rewrite = await self._encoder.arewrite(_node_text(item), model=self.model)
+            return self._apply(item, rewrite)
+
+        return list(await asyncio.gather(*(one(item) for item in nodes)))
+
+    def _apply(self, item: NodeWithScore, rewrite: TextRewrite) -> NodeWithScore:
+        if not rewrite.applied:
+            return item
+        # A deep copy: the docstore keeps its node, and later postprocessors that edit
+        # metadata in place cannot reach back into it.
+        node = item.node.model_copy(deep=True)
+        node.set_content(rewrite.text)
+        emit(
+            KaizenEncodeEvent(
+                source="postprocessor",
+                model=self.model,
+                original_tokens=rewrite.original_tokens,
+                encoded_tokens=rewrite.encoded_tokens,
+                original_chars=len(rewrite.original),
+                encoded_chars=len(rewrite.text),
+                exact=rewrite.exact,
+                whole_json=rewrite.whole_json,
+                embedded_blocks=rewrite.embedded_blocks,
+                node_id=node.node_id,
+            )
+        )
+        return NodeWithScore(node=node, score=item.score)
+
+
+def _node_text(item: NodeWithScore) -> str:
+    return item.node.get_content(metadata_mode=MetadataMode.NONE)
