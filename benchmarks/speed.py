@@ -92,15 +92,15 @@ class StreamResult:
 
 def measure_streaming(*, rows: int = 1000, chunk_size: int = 8, repeat: int = 5) -> StreamResult:
     """Feed a ``rows``-row employee table in ``chunk_size``-character chunks to ``StreamDecoder``."""
-    from kaizen_core import engine
+    from kaizen_core.engine import StreamDecoder, decode, encode
 
     value = employees(random.Random(SEED), rows)
-    text = engine.encode(value, format="toon")
+    text = encode(value, format="toon")
     chunks = [text[start:start + chunk_size] for start in range(0, len(text), chunk_size)]
     emitted: list[int] = []
 
     def stream() -> Any:
-        decoder = engine.StreamDecoder()
+        decoder = StreamDecoder()
         completed = 0
         for chunk in chunks:
             completed += len(decoder.feed(chunk))
@@ -108,7 +108,7 @@ def measure_streaming(*, rows: int = 1000, chunk_size: int = 8, repeat: int = 5)
         emitted.append(completed)
         return result
 
-    exact = exact_equal(stream(), value) and exact_equal(engine.decode(text), value)
-    one_shot = median_seconds(lambda: engine.decode(text), repeat=repeat)
+    exact = exact_equal(stream(), value) and exact_equal(decode(text), value)
+    one_shot = median_seconds(lambda: decode(text), repeat=repeat)
     streamed = median_seconds(stream, repeat=repeat)
     return StreamResult(rows, chunk_size, len(chunks), len(text), one_shot, streamed, emitted[0], exact)
