@@ -7,7 +7,6 @@ import hashlib
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
@@ -27,9 +26,6 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 
 from kaizen_llamaindex import KaizenSavingsHandler
 from tests.standins.openai_server import openai_standin  # noqa: F401  (fixture)
-
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "llamaindex"
-
 
 class HashingEmbedding(BaseEmbedding):
     """Deterministic local embeddings: hashed bag of words, L2-normalised (no network)."""
@@ -185,19 +181,8 @@ def json_documents() -> list[Document]:
     return documents
 
 
-@pytest.fixture
-def vcr_config() -> dict[str, Any]:
-    """Cassette matching without host/port (the stand-in's port is random); the embedded
-    Kaizen transport is never recorded (it is this process, not the network)."""
-    return {
-        "filter_headers": ["authorization", "x-api-key", "api-key"],
-        "match_on": ["method", "path", "query", "body"],
-        "ignore_hosts": ["kaizen.embedded"],
-        "decode_compressed_response": True,
-    }
-
-
-@pytest.fixture
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    """Cassettes live under tests/cassettes/llamaindex/<test module>/."""
-    return str(CASSETTES / request.module.__name__.rsplit(".", 1)[-1])
+@pytest.fixture(scope="module")
+def vcr_config(vcr_config: dict[str, Any]) -> dict[str, Any]:
+    """The suite's cassette settings, and the embedded Kaizen transport is never recorded:
+    it is this process, not the network."""
+    return {**vcr_config, "ignore_hosts": ["kaizen.embedded"]}
