@@ -308,7 +308,7 @@ def contacts(rng: random.Random, count: int) -> dict[str, Any]:
     return {"contacts": rows}
 
 
-def _tool_payload(rng: random.Random, topic: str) -> Any:
+def tool_payload(rng: random.Random, topic: str) -> Any:
     """The JSON a tool returns for one of the transcript topics."""
     if topic == "search_products":
         return {
@@ -346,7 +346,7 @@ def chat_transcripts(rng: random.Random, count: int) -> list[list[dict[str, Any]
     for number in range(count):
         topic = topics[number % len(topics)]
         call_id = f"call_{_sku(rng, 12).lower()}"
-        payload = _tool_payload(rng, topic)
+        payload = tool_payload(rng, topic)
         conversations.append([
             {"role": "system", "content": "You are a helpful assistant for an online shop. Answer briefly."},
             {"role": "user", "content": TRANSCRIPT_QUESTIONS[topic]},

@@ -21,27 +21,33 @@ from typing import Any, Callable
 
 import httpx
 
-from benchmarks.datasets import SEED, _tool_payload
+from benchmarks.datasets import SEED, tool_payload
 from benchmarks.formats import exact_equal
 from benchmarks.timing import latency_samples, percentiles
 
 
 def chat_prompt(target_bytes: int = 2048) -> list[dict[str, Any]]:
-    """A system + user + tool-call + tool-result conversation of about ``target_bytes`` bytes."""
+    """A system + user + tool-call + tool-result conversation of at most ``target_bytes`` bytes."""
     rng = random.Random(SEED)
-    payload = _tool_payload(rng, "search_products")
-    while len(json.dumps(payload, indent=2)) > target_bytes - 300 and len(payload["results"]) > 1:
+    payload = tool_payload(rng, "search_products")
+    while len(payload["results"]) < 30:
+        payload["results"] += tool_payload(rng, "search_products")["results"]
+
+    def conversation() -> list[dict[str, Any]]:
+        return [
+            {"role": "system", "content": "You are a shopping assistant. Answer in one short paragraph."},
+            {"role": "user", "content": "Which of these are in stock under $100, best rated first?"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": "call_1", "name": "search_products", "args": {"query": payload["query"]}}],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(payload, indent=2)},
+        ]
+
+    while prompt_bytes(conversation()) > target_bytes:
         payload["results"].pop()
-    return [
-        {"role": "system", "content": "You are a shopping assistant. Answer in one short paragraph."},
-        {"role": "user", "content": "Which of these are in stock under $100, best rated first?"},
-        {
-            "role": "assistant",
-            "content": "",
-            "tool_calls": [{"id": "call_1", "name": "search_products", "args": {"query": payload["query"]}}],
-        },
-        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(payload, indent=2)},
-    ]
+    return conversation()
 
 
 def prompt_bytes(messages: list[dict[str, Any]]) -> int:
@@ -86,7 +92,7 @@ def _round_function(base_url: str | None) -> tuple[str, Callable[[], Any], Calla
         return _client_round(base_url, messages, payload)
     from kaizen_core import KaizenSyncClient, engine
 
-    client = KaizenSyncClient(base_url=base_url) if base_url else None
+    client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else None
     encoder = KaizenEncode(client=client) if client else KaizenEncode()
     decoder = KaizenDecode(client=client) if client else KaizenDecode()
     prompt = _langchain_messages(messages)
@@ -101,19 +107,17 @@ def _round_function(base_url: str | None) -> tuple[str, Callable[[], Any], Calla
 
 def _client_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any], Callable[[], bool]]:
     from kaizen_core import KaizenSyncClient
+    from kaizen_core import engine
 
-    client = KaizenSyncClient(base_url=base_url) if base_url else KaizenSyncClient()
+    client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else KaizenSyncClient(mode="embedded")
     text = "\n\n".join(m["content"] for m in messages if m["content"])
+    answer = engine.encode(payload, format="auto")
 
     def one_round() -> Any:
-        encoded = client.prompts_encode(prompt=text)
-        client.prompts_decode(ktof=client.compress(payload)["result"])
-        return encoded
+        client.prompts_encode({"prompt": text})
+        return client.prompts_decode({"ktof": answer})["result"]
 
-    def check() -> bool:
-        return exact_equal(client.prompts_decode(ktof=client.compress(payload)["result"])["result"], payload)
-
-    return "KaizenSyncClient prompts_encode + prompts_decode", one_round, check
+    return "KaizenSyncClient prompts_encode + prompts_decode", one_round, lambda: exact_equal(one_round(), payload)
 
 
 def measure_latency(mode: str, base_url: str | None = None, *, iterations: int = 500) -> LatencyResult:
