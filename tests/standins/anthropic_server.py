@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-_JSON_OBJECT_OR_TABLE = re.compile(r'\{\s*"|\[\s*\{|\[\s*"|\[\s*-?\d')
+_JSON_OBJECT_OR_TABLE = re.compile(r'\{\s*"|\[\s*\{|\[\s*"')
 _KTOF_HEADER = re.compile(r"\[#?\d+[,\t|]?\](\{[^}]*\})?:")
 
 

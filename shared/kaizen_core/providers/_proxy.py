@@ -1,0 +1,201 @@
+"""Transparent proxies over vendor SDK clients, and the wrapped methods they expose.
+
+A :class:`ResourceProxy` forwards every attribute to the vendor object it wraps, except the
+few names it overrides (``create``, ``stream``, ``generate_content`` ...). The overriding
+methods keep the vendor's signature and docstring (``functools.wraps``) and return the
+vendor's own result objects, with a ``kaizen`` attribute added.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._compression import CallRun, Walker, WrapSettings
+from ._report import attach_info
+from .errors import KaizenProviderError
+
+__all__ = [
+    "DeferredAsyncStream",
+    "DeferredStream",
+    "ErrorMapper",
+    "ResourceProxy",
+    "async_method",
+    "sync_method",
+]
+
+@dataclass(frozen=True)
+class ErrorMapper:
+    """Which vendor exceptions to catch (``types``) and how to turn one into Kaizen's."""
+
+    types: tuple[type[BaseException], ...]
+    convert: Callable[[BaseException], KaizenProviderError]
+
+AnswerText = Callable[[Any], "str | None"]
+
+
+class ResourceProxy:
+    """Forward attributes to ``target``; names in ``overrides`` go through their factory.
+
+    ``overrides[name](vendor_attribute)`` builds what the proxy returns for ``name``.
+    """
+
+    __slots__ = ("__wrapped__", "_kaizen_overrides")
+
+    def __init__(self, target: Any, overrides: Mapping[str, Callable[[Any], Any]]) -> None:
+        object.__setattr__(self, "__wrapped__", target)
+        object.__setattr__(self, "_kaizen_overrides", dict(overrides))
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.__wrapped__, name)
+        factory = self._kaizen_overrides.get(name)
+        return factory(value) if factory is not None else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.__wrapped__, name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self.__wrapped__)))
+
+    def __repr__(self) -> str:
+        return f"<kaizen wrap of {self.__wrapped__!r}>"
+
+    # Context-manager use (``with wrap(OpenAI()) as client:``) returns the proxy, not the
+    # raw client, so calls inside the block stay wrapped.
+    def __enter__(self) -> ResourceProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+    async def __aenter__(self) -> ResourceProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self.__wrapped__.__aexit__(*exc_info)
+
+
+def sync_method(
+    method: Callable[..., Any],
+    settings: WrapSettings,
+    provider: str,
+    walker: Walker,
+    map_error: ErrorMapper,
+    answer_text: AnswerText | None = None,
+) -> Callable[..., Any]:
+    """Wrap a blocking vendor method: rewrite kwargs, call, map errors, annotate the result."""
+
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        run = CallRun(settings, provider, kwargs.get("model"))
+        kwargs = run.rewrite(walker, kwargs)
+        try:
+            result = method(*args, **kwargs)
+        except map_error.types as exc:
+            raise map_error.convert(exc) from exc
+        return run.finish(result, None if kwargs.get("stream") else answer_text)
+
+    return wrapped
+
+
+def async_method(
+    method: Callable[..., Any],
+    settings: WrapSettings,
+    provider: str,
+    walker: Walker,
+    map_error: ErrorMapper,
+    answer_text: AnswerText | None = None,
+) -> Callable[..., Any]:
+    """Wrap a coroutine vendor method; compression never blocks the event loop."""
+
+    @functools.wraps(method)
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        run = CallRun(settings, provider, kwargs.get("model"))
+        kwargs = await run.arewrite(walker, kwargs)
+        try:
+            result = await method(*args, **kwargs)
+        except map_error.types as exc:
+            raise map_error.convert(exc) from exc
+        return run.finish(result, None if kwargs.get("stream") else answer_text)
+
+    return wrapped
+
+
+class DeferredStream:
+    """A vendor stream manager (``with client.messages.stream(...) as s``), errors mapped."""
+
+    def __init__(self, open_manager: Callable[[], Any], run: CallRun, map_error: ErrorMapper) -> None:
+        self._open_manager = open_manager
+        self._run = run
+        self._map_error = map_error
+        self._manager: Any = None
+        self.kaizen = run.info
+
+    def __enter__(self) -> Any:
+        self._manager = self._open_manager()
+        try:
+            stream = self._manager.__enter__()
+        except self._map_error.types as exc:
+            raise self._map_error.convert(exc) from exc
+        return attach_info(stream, self._run.info)
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._manager.__exit__(*exc_info)
+
+
+class DeferredAsyncStream:
+    """``async with client.messages.stream(...) as s``: compress, then open; errors mapped."""
+
+    def __init__(
+        self,
+        open_manager: Callable[[dict[str, Any]], Any],
+        kwargs: dict[str, Any],
+        walker: Walker,
+        run: CallRun,
+        map_error: ErrorMapper,
+    ) -> None:
+        self._open_manager = open_manager
+        self._kwargs = kwargs
+        self._walker = walker
+        self._run = run
+        self._map_error = map_error
+        self._manager: Any = None
+        self.kaizen = run.info
+
+    async def __aenter__(self) -> Any:
+        kwargs = await self._run.arewrite(self._walker, self._kwargs)
+        self._manager = self._open_manager(kwargs)
+        try:
+            stream = await self._manager.__aenter__()
+        except self._map_error.types as exc:
+            raise self._map_error.convert(exc) from exc
+        return attach_info(stream, self._run.info)
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self._manager.__aexit__(*exc_info)
+
+
+def stream_helper(
+    method: Callable[..., Any],
+    settings: WrapSettings,
+    provider: str,
+    walker: Walker,
+    map_error: ErrorMapper,
+    *,
+    is_async: bool,
+) -> Callable[..., Any]:
+    """Wrap a ``.stream(...)`` helper that returns a (sync or async) context manager."""
+
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        run = CallRun(settings, provider, kwargs.get("model"))
+        if is_async:
+            return DeferredAsyncStream(lambda kw: method(*args, **kw), kwargs, walker, run, map_error)
+        rewritten = run.rewrite(walker, kwargs)
+        return DeferredStream(lambda: method(*args, **rewritten), run, map_error)
+
+    return wrapped
