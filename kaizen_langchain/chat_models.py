@@ -1,0 +1,304 @@
+"""``ChatKaizen``: wrap any chat model so the JSON in its prompts travels as KTOF.
+
+>>> llm = ChatKaizen(llm=ChatOpenAI(model="gpt-4o-mini"))     # doctest: +SKIP
+>>> agent = create_agent(llm, tools=[...])                    # doctest: +SKIP
+
+The wrapper calls the inner model's ``_generate``/``_agenerate``/``_stream``/``_astream``
+(never ``invoke``), so callbacks, usage and traces fire once, on the wrapper's run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from ._codec import Codec, EncodeResult, KTOFDecodeError, decode_json_or_ktof
+from ._messages import add_hint, aencode_messages, encode_messages
+from ._rebind import rebind
+from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
+from .output_parsers import _strip_fences
+
+__all__ = ["ChatKaizen"]
+
+_ALL_MESSAGE_TYPES = ("system", "human", "ai", "tool")
+
+
+def _implements(model: BaseChatModel, name: str) -> bool:
+    return getattr(type(model), name) is not getattr(BaseChatModel, name)
+
+
+def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
+    """One closing chunk carrying a whole (non-streamed) answer."""
+    generation = result.generations[0]
+    message = generation.message
+    calls = getattr(message, "tool_calls", None) or []
+    chunk = AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=getattr(message, "usage_metadata", None),
+        id=message.id,
+        tool_call_chunks=[
+            tool_call_chunk(
+                name=call["name"], args=json.dumps(call["args"]), id=call.get("id"), index=i
+            )
+            for i, call in enumerate(calls)
+        ],
+        chunk_position="last",
+    )
+    return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
+
+
+class _AnswerStream:
+    """Marks the first chunk with the savings; with ``decode``, holds the text to the end."""
+
+    def __init__(self, savings: dict[str, Any], decode: Callable[[str], str | None] | None) -> None:
+        self.savings = savings
+        self.decode = decode
+        self.first = True
+        self.held: list[str] = []
+
+    def process(self, chunk: ChatGenerationChunk) -> list[ChatGenerationChunk]:
+        message = chunk.message
+        if self.first:
+            message.response_metadata = {**message.response_metadata, "kaizen": self.savings}
+            self.first = False
+        if self.decode is None or not isinstance(message.content, str):
+            return [chunk]
+        self.held.append(message.content)
+        message.content = ""
+        if getattr(message, "chunk_position", None) == "last":
+            message.content = self._release(message)
+        return [chunk]
+
+    def _release(self, message: BaseMessage) -> str:
+        text = "".join(self.held)
+        self.held = []
+        decoded = self.decode(text) if self.decode is not None else None
+        if decoded is None:
+            return text
+        message.response_metadata = {**message.response_metadata, "kaizen_decoded_answer": True}
+        return decoded
+
+    def finish(self) -> list[ChatGenerationChunk]:
+        if not any(self.held):
+            return []
+        tail = AIMessageChunk(content="")
+        tail.content = self._release(tail)
+        return [ChatGenerationChunk(message=tail)]
+
+
+class ChatKaizen(BaseChatModel):
+    """A chat model that compresses the JSON in its prompts and delegates to ``llm``.
+
+    Args:
+        llm: the wrapped chat model (any ``BaseChatModel``).
+        client: ``None`` (embedded engine, the default) or a ``kaizen_core`` client.
+        encode_options: engine options; ``format`` defaults to ``"auto"`` (fewest tokens
+            for the model's tokenizer, never more than the JSON).
+        encode_message_types: which messages are rewritten (default all four kinds:
+            system, human, ai, tool; tool results are the largest win inside agents).
+        decode_answers: opt-in: an answer that is KTOF (a table or object, possibly in
+            a code fence) is returned as compact JSON text (streams: once, at the end).
+        add_hint: add a one-line KTOF explanation to the system prompt whenever
+            something was encoded.
+        tokenizer_model: model whose tokenizer chooses the format and counts savings
+            (default: the inner model's name).
+
+    Savings of each call are in ``response_metadata["kaizen"]`` and are reported as a
+    ``kaizen_encode`` custom event (see ``kaizen_langchain.callbacks``).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llm: BaseChatModel
+    client: Any = Field(default=None, exclude=True)
+    encode_options: dict[str, Any] = Field(default_factory=dict)
+    encode_message_types: tuple[str, ...] = _ALL_MESSAGE_TYPES
+    decode_answers: bool = False
+    add_hint: bool = False
+    tokenizer_model: str | None = None
+
+    _codecs: dict[str, Codec] = PrivateAttr(default_factory=dict)
+
+    # -- identity -----------------------------------------------------------------
+    @property
+    def _llm_type(self) -> str:
+        return f"kaizen-{self.llm._llm_type}"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"llm": self.llm._identifying_params, "kaizen_options": self.encode_options}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        return self.llm._get_ls_params(stop=stop, **kwargs)
+
+    def _model_name(self, kwargs: dict[str, Any]) -> str | None:
+        name = kwargs.get("model") or self.tokenizer_model
+        if isinstance(name, str) and name:
+            return name
+        ls_name = self.llm._get_ls_params().get("ls_model_name")
+        return ls_name if isinstance(ls_name, str) and ls_name else None
+
+    def _codec(self, kwargs: dict[str, Any]) -> Codec:
+        model = self._model_name(kwargs) or "gpt-4o"
+        codec = self._codecs.get(model)
+        if codec is None:
+            codec = self._codecs[model] = Codec(self.client, model=model, options=self.encode_options)
+        return codec
+
+    # -- the request side -----------------------------------------------------------
+    @property
+    def _kinds(self) -> frozenset[str]:
+        return frozenset(self.encode_message_types)
+
+    def _prepared(
+        self, messages: list[BaseMessage], result: EncodeResult
+    ) -> list[BaseMessage]:
+        return add_hint(messages) if self.add_hint and result.changed else messages
+
+    def _savings(self, result: EncodeResult, codec: Codec) -> dict[str, Any]:
+        return encode_event_data(result, model=codec.model, source="ChatKaizen")
+
+    def _encode(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        codec = self._codec(kwargs)
+        encoded, result = encode_messages(messages, codec, self._kinds)
+        return self._prepared(encoded, result), self._savings(result, codec)
+
+    async def _aencode(
+        self, messages: list[BaseMessage], kwargs: dict[str, Any]
+    ) -> tuple[list[BaseMessage], dict[str, Any]]:
+        codec = self._codec(kwargs)
+        encoded, result = await aencode_messages(messages, codec, self._kinds)
+        return self._prepared(encoded, result), self._savings(result, codec)
+
+    # -- the answer side ------------------------------------------------------------
+    def _decoded_text(self, text: str, codec: Codec) -> str | None:
+        body = _strip_fences(text)
+        if not body or (":" not in body and not body.startswith("[")):
+            return None
+        try:
+            value = decode_json_or_ktof(body, codec)
+        except (KTOFDecodeError, ValueError):
+            return None
+        if not isinstance(value, (dict, list)):
+            return None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def _finish(self, result: ChatResult, savings: dict[str, Any], kwargs: dict[str, Any]) -> ChatResult:
+        for generation in result.generations:
+            message = generation.message
+            kaizen = dict(savings)
+            if self.decode_answers and isinstance(message.content, str):
+                decoded = self._decoded_text(message.content, self._codec(kwargs))
+                if decoded is not None:
+                    message.content = decoded
+                    kaizen["decoded_answer"] = True
+            message.response_metadata = {**message.response_metadata, "kaizen": kaizen}
+        return result
+
+    def _answer_filter(self, savings: dict[str, Any], kwargs: dict[str, Any]) -> _AnswerStream:
+        codec = self._codec(kwargs)
+        decode = (lambda text: self._decoded_text(text, codec)) if self.decode_answers else None
+        return _AnswerStream(savings, decode)
+
+    # -- BaseChatModel hooks ----------------------------------------------------------
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        prepared, savings = self._encode(messages, kwargs)
+        emit(ENCODE_EVENT, savings, run_manager)
+        result = self.llm._generate(prepared, stop=stop, run_manager=run_manager, **kwargs)
+        return self._finish(result, savings, kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        prepared, savings = await self._aencode(messages, kwargs)
+        await aemit(ENCODE_EVENT, savings, run_manager)
+        result = await self.llm._agenerate(prepared, stop=stop, run_manager=run_manager, **kwargs)
+        return self._finish(result, savings, kwargs)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        prepared, savings = self._encode(messages, kwargs)
+        emit(ENCODE_EVENT, savings, run_manager)
+        if _implements(self.llm, "_stream"):
+            inner = self.llm._stream(prepared, stop=stop, run_manager=run_manager, **kwargs)
+        else:
+            whole = self.llm._generate(prepared, stop=stop, run_manager=run_manager, **kwargs)
+            inner = iter([_as_chunk(whole)])
+        answer = self._answer_filter(savings, kwargs)
+        for chunk in inner:
+            yield from answer.process(chunk)
+        yield from answer.finish()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        prepared, savings = await self._aencode(messages, kwargs)
+        await aemit(ENCODE_EVENT, savings, run_manager)
+        answer = self._answer_filter(savings, kwargs)
+        if _implements(self.llm, "_astream") or _implements(self.llm, "_stream"):
+            async for chunk in self.llm._astream(
+                prepared, stop=stop, run_manager=run_manager, **kwargs
+            ):
+                for out in answer.process(chunk):
+                    yield out
+        else:
+            whole = await self.llm._agenerate(
+                prepared, stop=stop, run_manager=run_manager, **kwargs
+            )
+            for out in answer.process(_as_chunk(whole)):
+                yield out
+        for out in answer.finish():
+            yield out
+
+    # -- tools and structured output --------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | dict[str, Any] | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Format ``tools`` the way the inner model does, bound to this wrapper."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        bound = self.llm.bind_tools(tools, **kwargs)
+        return rebind(bound, self.llm, self)
+
+    def with_structured_output(
+        self, schema: dict[str, Any] | type, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, Any]:
+        """The inner model's structured-output runnable, running through this wrapper."""
+        inner = self.llm.with_structured_output(schema, include_raw=include_raw, **kwargs)
+        return rebind(inner, self.llm, self)

@@ -1,0 +1,115 @@
+"""``KaizenDocumentCompressor``: retrieved documents with their JSON as KTOF."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManager, CallbackManager, Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from ._codec import Codec, EncodeResult
+from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
+
+__all__ = ["KaizenDocumentCompressor"]
+
+
+class KaizenDocumentCompressor(BaseDocumentCompressor):
+    """Rewrite the JSON in each document's ``page_content`` as KTOF.
+
+    Documents keep their ``id`` and ``metadata`` (copied, never shared); a document whose
+    text has no JSON that pays to encode is returned as it is. ``metadata["kaizen"]``
+    records what was saved when ``annotate`` is on. ``acompress_documents`` is natively
+    async (the embedded engine runs inline; a remote client is awaited).
+
+    Works as ``base_compressor`` of ``ContextualCompressionRetriever`` and on its own.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    client: Any = Field(default=None, exclude=True)
+    model: str | None = None
+    encode_options: dict[str, Any] = Field(default_factory=dict)
+    annotate: bool = True
+
+    _codec: Codec | None = PrivateAttr(default=None)
+
+    @property
+    def codec(self) -> Codec:
+        if self._codec is None:
+            self._codec = Codec(self.client, model=self.model, options=self.encode_options)
+        return self._codec
+
+    def _rewrite(self, document: Document, result: EncodeResult) -> Document:
+        if not result.changed:
+            return document
+        metadata = dict(document.metadata)
+        if self.annotate:
+            metadata["kaizen"] = {
+                "original_tokens": result.original_tokens,
+                "optimized_tokens": result.optimized_tokens,
+                "tokens_saved": result.tokens_saved,
+            }
+        return document.model_copy(update={"page_content": result.text, "metadata": metadata})
+
+    @staticmethod
+    def _total() -> EncodeResult:
+        return EncodeResult("", 0, 0, 0, 0, 0)
+
+    def compress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Encode the JSON in each document (``query`` does not filter anything)."""
+        total = self._total()
+        out = []
+        for document in documents:
+            result = self.codec.encode_text(document.page_content)
+            total.add(result)
+            out.append(self._rewrite(document, result))
+        data = encode_event_data(total, model=self.codec.model, source="KaizenDocumentCompressor")
+        _emit_for(callbacks, data)
+        return out
+
+    async def acompress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Async :meth:`compress_documents`."""
+        total = self._total()
+        out = []
+        for document in documents:
+            result = await self.codec.aencode_text(document.page_content)
+            total.add(result)
+            out.append(self._rewrite(document, result))
+        data = encode_event_data(total, model=self.codec.model, source="KaizenDocumentCompressor")
+        await _aemit_for(callbacks, data)
+        return out
+
+
+def _emit_for(callbacks: Callbacks | None, data: dict[str, Any]) -> None:
+    """On the retriever's run when it passed its child callbacks; else as ``emit`` does."""
+    if isinstance(callbacks, CallbackManager) and callbacks.parent_run_id and callbacks.handlers:
+        callbacks.on_custom_event(ENCODE_EVENT, data, run_id=callbacks.parent_run_id)
+        return
+    emit(ENCODE_EVENT, data)
+
+
+async def _aemit_for(callbacks: Callbacks | None, data: dict[str, Any]) -> None:
+    """Async :func:`_emit_for`."""
+    if (
+        isinstance(callbacks, AsyncCallbackManager)
+        and callbacks.parent_run_id
+        and callbacks.handlers
+    ):
+        await callbacks.on_custom_event(ENCODE_EVENT, data, run_id=callbacks.parent_run_id)
+        return
+    if isinstance(callbacks, CallbackManager):
+        _emit_for(callbacks, data)
+        return
+    await aemit(ENCODE_EVENT, data)

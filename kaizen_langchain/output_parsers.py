@@ -1,0 +1,349 @@
+"""``KaizenDecode``: an output parser that reads KTOF (or JSON) answers, streaming too."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pydantic
+from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
+from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import BaseMessage
+from langchain_core.output_parsers.transform import BaseTransformOutputParser
+from langchain_core.runnables import RunnableConfig
+from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
+from typing_extensions import Annotated
+
+from ._codec import Codec, KTOFDecodeError, decode_json_or_ktof, new_stream_decoder
+from .callbacks import DECODE_EVENT, aemit, emit
+
+__all__ = ["KaizenDecode", "KaizenOutputParserException", "kaizen_decode"]
+
+_FENCE = re.compile(r"^\s*```[\w-]*[ \t]*\n(.*?)\n?[ \t]*```\s*$", re.DOTALL)
+
+FORMAT_INSTRUCTIONS = (
+    "Answer in KTOF (TOON), not JSON, and nothing else. KTOF rules: one `key: value` per "
+    "line; nested objects are indented by 2 spaces under `key:`; a list of primitives is "
+    "`key[N]: v1,v2`; a list of objects with the same fields is a table: `key[N]{f1,f2}:` "
+    "followed by N indented rows `v1,v2`; quote strings that contain commas, colons or "
+    "leading/trailing spaces with double quotes."
+)
+
+
+class KaizenOutputParserException(OutputParserException):
+    """An answer that is neither KTOF nor JSON; ``line``/``column`` are 1-based."""
+
+    def __init__(self, message: str, *, llm_output: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message, llm_output=llm_output)
+        self.line = line
+        self.column = column
+
+
+def _strip_fences(text: str) -> str:
+    match = _FENCE.match(text)
+    return match.group(1) if match else text.strip()
+
+
+def _error(exc: KTOFDecodeError, raw: str, line_offset: int = 0) -> KaizenOutputParserException:
+    line = exc.line + line_offset
+    return KaizenOutputParserException(
+        f"Invalid KTOF output at line {line}, column {exc.column}: {exc.msg}",
+        llm_output=raw,
+        line=line,
+        column=exc.column,
+    )
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of the growing spine (containers along the last entries); rows are shared."""
+    if isinstance(value, dict):
+        copy = dict(value)
+        if copy:
+            last = next(reversed(copy))
+            copy[last] = _snapshot(copy[last])
+        return copy
+    if isinstance(value, list):
+        copy_list = list(value)
+        if copy_list:
+            copy_list[-1] = _snapshot(copy_list[-1])
+        return copy_list
+    return value
+
+
+def _type_hint(schema: dict[str, Any], defs: dict[str, Any]) -> str:
+    schema = _resolve(schema, defs)
+    if "enum" in schema:
+        return "|".join(str(v) for v in schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return " or ".join(_type_hint(s, defs) for s in schema[key])
+    kind = schema.get("type", "value")
+    return f"<{kind}>" if isinstance(kind, str) else "<value>"
+
+
+def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        return _resolve(defs.get(ref.rsplit("/", 1)[-1], {}), defs)
+    return schema
+
+
+def _skeleton(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> list[str]:
+    """KTOF lines that show the shape of a JSON schema object."""
+    pad = "  " * depth
+    lines: list[str] = []
+    for name, sub in (_resolve(schema, defs).get("properties") or {}).items():
+        sub = _resolve(sub, defs)
+        if sub.get("type") == "array":
+            items = _resolve(sub.get("items") or {}, defs)
+            fields = items.get("properties")
+            if fields:
+                lines.append(f"{pad}{name}[N]{{{','.join(fields)}}}:")
+                row = ",".join(_type_hint(f, defs) for f in fields.values())
+                lines.append(f"{pad}  {row}")
+            else:
+                hint = _type_hint(items, defs)
+                lines.append(f"{pad}{name}[N]: {hint},{hint}")
+        elif sub.get("type") == "object" or "properties" in sub:
+            lines.append(f"{pad}{name}:")
+            lines.extend(_skeleton(sub, defs, depth + 1))
+        else:
+            lines.append(f"{pad}{name}: {_type_hint(sub, defs)}")
+    return lines
+
+
+class _StreamState:
+    """Feeds complete lines to the engine's StreamDecoder; drops code fences.
+
+    Every character is looked at a constant number of times, so a whole stream costs
+    time linear in its length (the decoder itself is linear as well).
+    """
+
+    def __init__(self, parser: KaizenDecode) -> None:
+        self.parser = parser
+        self.decoder: Any = None
+        self.mode: str | None = None  # "ktof", "json" or None before the first content
+        self.tail: list[str] = []
+        self.raw: list[str] = []
+        self.json_text: list[str] = []
+        self.lines_dropped = 0
+        self.finished = False
+        self.last: Any = None
+
+    def feed(self, chunk: str) -> list[Any]:
+        self.raw.append(chunk)
+        cut = chunk.rfind("\n")
+        if cut < 0:
+            self.tail.append(chunk)
+            return []
+        complete = "".join(self.tail) + chunk[: cut + 1]
+        self.tail = [chunk[cut + 1 :]]
+        return self._lines(complete.splitlines(keepends=True))
+
+    def _lines(self, lines: list[str]) -> list[Any]:
+        out: list[Any] = []
+        for line in lines:
+            if self.finished:
+                continue
+            stripped = line.strip()
+            if self.mode is None:
+                if not stripped or stripped.startswith("```"):
+                    self.lines_dropped += 1
+                    continue
+                self._choose_mode(stripped)
+            elif stripped.startswith("```"):
+                self.finished = True
+                continue
+            if self.mode == "json":
+                self.json_text.append(line)
+                continue
+            try:
+                completed = self.decoder.feed(line)
+            except KTOFDecodeError as exc:
+                raise _error(exc, "".join(self.raw), self.lines_dropped) from exc
+            if completed:
+                out.append(self._partial())
+        return out
+
+    def _choose_mode(self, first_line: str) -> None:
+        looks_json = first_line[:1] in ("{", '"') or (
+            first_line[:1] == "[" and not re.match(r"\[#?\d", first_line)
+        )
+        self.mode = "json" if looks_json else "ktof"
+        if self.mode == "ktof":
+            self.decoder = new_stream_decoder()
+
+    def _partial(self) -> Any:
+        partial = getattr(self.decoder, "partial", None)
+        value = _snapshot(partial)
+        self.last = value
+        return value
+
+    def close(self) -> Any:
+        rest = "".join(self.tail)
+        self.tail = []
+        if rest:
+            self._lines([rest])
+        raw = "".join(self.raw)
+        if self.mode == "json":
+            return self.parser._finish(decode_json_or_ktof("".join(self.json_text), self.parser.codec), raw)
+        if self.mode is None:
+            raise KaizenOutputParserException("Empty output: no KTOF or JSON", llm_output=raw)
+        try:
+            value = self.decoder.close()
+        except KTOFDecodeError as exc:
+            raise _error(exc, raw, self.lines_dropped) from exc
+        return self.parser._finish(value, raw)
+
+
+class KaizenDecode(BaseTransformOutputParser[Any]):
+    """Parse a KTOF (or JSON) answer into a Python value, or a pydantic model.
+
+    - Code fences (```` ```toon ````, ```` ```json ````, bare) are stripped.
+    - ``pydantic_object=Model`` validates the final value into ``Model``.
+    - Streaming (``stream``/``astream``/``transform``) yields the growing value each time
+      rows/values complete, using the engine's ``StreamDecoder`` (no re-parse of the
+      text per chunk); the last yield is the final value (a model instance with
+      ``pydantic_object``). JSON answers are yielded once, complete.
+    - Malformed output raises :class:`KaizenOutputParserException` (an
+      ``OutputParserException``) naming line and column, with the raw text as ``llm_output``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    pydantic_object: Annotated[type[pydantic.BaseModel] | None, SkipValidation()] = None
+    client: Any = Field(default=None, exclude=True)
+    model: str | None = None
+
+    _codec: Codec | None = PrivateAttr(default=None)
+
+    @property
+    def codec(self) -> Codec:
+        if self._codec is None:
+            self._codec = Codec(self.client, model=self.model)
+        return self._codec
+
+    @property
+    def _type(self) -> str:
+        return "kaizen_decode"
+
+    @property
+    def OutputType(self) -> Any:  # noqa: N802 - LangChain's property name
+        return self.pydantic_object or Any
+
+    # -- one-shot --------------------------------------------------------------------
+    def _finish(self, value: Any, raw: str) -> Any:
+        if self.pydantic_object is None:
+            return value
+        try:
+            return self.pydantic_object.model_validate(value)
+        except pydantic.ValidationError as exc:
+            raise KaizenOutputParserException(
+                f"Decoded output does not match {self.pydantic_object.__name__}: {exc}",
+                llm_output=raw,
+            ) from exc
+
+    def parse(self, text: str) -> Any:
+        """Decode one complete answer."""
+        body = _strip_fences(text)
+        if not body:
+            raise KaizenOutputParserException("Empty output: no KTOF or JSON", llm_output=text)
+        offset = text[: text.find(body)].count("\n") if body in text else 0
+        try:
+            value = decode_json_or_ktof(body, self.codec)
+        except KTOFDecodeError as exc:
+            raise _error(exc, text, offset) from exc
+        return self._finish(value, text)
+
+    def get_format_instructions(self) -> str:
+        """How to answer in KTOF; with ``pydantic_object``, the expected shape in KTOF."""
+        if self.pydantic_object is None:
+            return FORMAT_INSTRUCTIONS
+        schema = self.pydantic_object.model_json_schema()
+        shape = "\n".join(_skeleton(schema, schema.get("$defs") or {}))
+        described = {
+            name: prop.get("description")
+            for name, prop in (schema.get("properties") or {}).items()
+            if prop.get("description")
+        }
+        notes = "".join(f"\n- {name}: {text}" for name, text in described.items())
+        schema_json = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+        return (
+            f"{FORMAT_INSTRUCTIONS}\n\nThe answer must match this shape (N = number of "
+            f"rows, values in angle brackets are types):\n```\n{shape}\n```{notes}\n"
+            f"JSON schema of the answer: {schema_json}"
+        )
+
+    # -- events ---------------------------------------------------------------------
+    def _event(self, raw_chars: int) -> dict[str, Any]:
+        return {"source": "KaizenDecode", "model": self.codec.model, "chars": raw_chars}
+
+    def _parse_input(self, input: str | BaseMessage) -> tuple[Any, int]:
+        text = input.text if isinstance(input, BaseMessage) else input
+        return self.parse(text), len(text)
+
+    def _invoke(self, input: str | BaseMessage, run_manager: CallbackManagerForChainRun) -> Any:
+        value, chars = self._parse_input(input)
+        emit(DECODE_EVENT, self._event(chars), run_manager)
+        return value
+
+    async def _ainvoke(
+        self, input: str | BaseMessage, run_manager: AsyncCallbackManagerForChainRun
+    ) -> Any:
+        value, chars = self._parse_input(input)
+        await aemit(DECODE_EVENT, self._event(chars), run_manager)
+        return value
+
+    def invoke(
+        self, input: str | BaseMessage, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """Decode one complete answer (a string or a message)."""
+        return self._call_with_config(self._invoke, input, config, run_type="parser")
+
+    async def ainvoke(
+        self, input: str | BaseMessage, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """Async :meth:`invoke`."""
+        return await self._acall_with_config(self._ainvoke, input, config, run_type="parser")
+
+    # -- streaming -----------------------------------------------------------------
+    def _values(self, state: _StreamState, chunk: str | BaseMessage) -> list[Any]:
+        text = chunk.text if isinstance(chunk, BaseMessage) else chunk
+        return state.feed(text) if text else []
+
+    def _final(self, state: _StreamState) -> tuple[bool, Any]:
+        final = state.close()
+        return (self.pydantic_object is not None or final != state.last), final
+
+    def _transform(  # type: ignore[override]
+        self,
+        input: Iterator[str | BaseMessage],
+        run_manager: CallbackManagerForChainRun | None = None,
+    ) -> Iterator[Any]:
+        state = _StreamState(self)
+        for chunk in input:
+            yield from self._values(state, chunk)
+        changed, final = self._final(state)
+        if changed:
+            yield final
+        emit(DECODE_EVENT, self._event(sum(map(len, state.raw))), run_manager)
+
+    async def _atransform(  # type: ignore[override]
+        self,
+        input: AsyncIterator[str | BaseMessage],
+        run_manager: AsyncCallbackManagerForChainRun | None = None,
+    ) -> AsyncIterator[Any]:
+        state = _StreamState(self)
+        async for chunk in input:
+            for value in self._values(state, chunk):
+                yield value
+        changed, final = self._final(state)
+        if changed:
+            yield final
+        await aemit(DECODE_EVENT, self._event(sum(map(len, state.raw))), run_manager)
+
+
+kaizen_decode = KaizenDecode()
+"""A ready ``KaizenDecode()``."""
