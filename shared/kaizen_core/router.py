@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Type
@@ -230,16 +231,15 @@ def _parse(model: Type[BaseModel], body: bytes) -> Any:
     if not body.strip():
         raise _Problem(422, [{"loc": ["body"], "msg": "Field required", "type": "missing"}], "validation_error")
     try:
-        raw = json.loads(body)
+        raw = _JSON_DECODER.decode(body.decode("utf-8"))
     except json.JSONDecodeError as exc:
-        item = {"loc": ["body", exc.pos], "msg": f"JSON decode error: {exc.msg}", "type": "json_invalid"}
-        raise _Problem(422, [item], "validation_error") from exc
+        raise _invalid_json(f"JSON decode error: {exc.msg}", exc.pos) from exc
     except UnicodeDecodeError as exc:
-        item = {"loc": ["body"], "msg": "JSON decode error: body is not UTF-8", "type": "json_invalid"}
-        raise _Problem(422, [item], "validation_error") from exc
+        raise _invalid_json("JSON decode error: body is not UTF-8") from exc
+    except ValueError as exc:  # raised by the NaN/Infinity and float range hooks
+        raise _invalid_json(f"JSON decode error: {exc}") from exc
     except RecursionError as exc:
-        item = {"loc": ["body"], "msg": "JSON decode error: nested too deeply", "type": "json_invalid"}
-        raise _Problem(422, [item], "validation_error") from exc
+        raise _invalid_json("JSON decode error: nested too deeply") from exc
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -248,6 +248,27 @@ def _parse(model: Type[BaseModel], body: bytes) -> Any:
             for error in exc.errors(include_url=False, include_context=False, include_input=False)
         ]
         raise _Problem(422, items, "validation_error") from exc
+
+
+def _invalid_json(msg: str, position: Optional[int] = None) -> _Problem:
+    loc: List[Any] = ["body"] if position is None else ["body", position]
+    return _Problem(422, [{"loc": loc, "msg": msg, "type": "json_invalid"}], "validation_error")
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not valid JSON")
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if math.isinf(value):
+        raise ValueError(f"number {token} is out of range")
+    return value
+
+
+# Strict JSON: NaN/Infinity literals and numbers that overflow to infinity are refused (422)
+# rather than silently becoming null in the KTOF.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _encode_kwargs(options: Optional[EncodeOptions], default_format: str) -> Dict[str, Any]:
