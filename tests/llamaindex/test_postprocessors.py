@@ -186,3 +186,46 @@ async def test_async_query_engine_uses_the_async_path(
     response = await engine.aquery("Which north orders are pending?")
     assert TABLE_HEADER.search(llm.prompts[-1])
     assert len(response.source_nodes) == 4
+
+
+# -- hosts and clients ------------------------------------------------------------------------
+
+
+def _mixed_nodes() -> list[NodeWithScore]:
+    return [
+        scored(json.dumps(ROWS), 0.9, id_="a"),
+        scored("plain words only", 0.5, id_="b"),
+        scored(f"rows: {json.dumps(ROWS[:6])}\nthat is all", 0.25, id_="c"),
+    ]
+
+
+async def test_self_hosted_server_rewrites_exactly_as_embedded(kaizen_server: str) -> None:
+    from kaizen_core import KaizenClient
+
+    embedded = KaizenNodePostprocessor().postprocess_nodes(_mixed_nodes())
+    remote = KaizenNodePostprocessor(client=KaizenClient(base_url=kaizen_server))
+    over_http = await remote.apostprocess_nodes(_mixed_nodes())
+    # the blocking side is built from the async client's configuration: same server
+    over_http_sync = remote.postprocess_nodes(_mixed_nodes())
+    texts = [n.node.get_content() for n in embedded]
+    assert [n.node.get_content() for n in over_http] == texts
+    assert [n.node.get_content() for n in over_http_sync] == texts
+    assert texts[1] == "plain words only" and TABLE_HEADER.search(texts[0])
+
+
+async def test_async_path_never_touches_the_blocking_client() -> None:
+    import httpx
+    from kaizen_core import KaizenClient, KaizenSyncClient
+
+    class Refuse(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            raise AssertionError("the blocking Kaizen client was used on the async path")
+
+    postprocessor = KaizenNodePostprocessor(
+        client=KaizenSyncClient(mode="embedded", transport=Refuse()),
+        async_client=KaizenClient(mode="embedded"),
+    )
+    out = await postprocessor.apostprocess_nodes(_mixed_nodes())
+    assert TABLE_HEADER.search(out[0].node.get_content())
+    with pytest.raises(AssertionError, match="blocking Kaizen client"):
+        postprocessor.postprocess_nodes(_mixed_nodes())
