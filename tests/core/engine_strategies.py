@@ -43,12 +43,24 @@ def _records(children: Any) -> Any:
     )
 
 
+def _ragged_records(children: Any) -> Any:
+    """Lists of objects whose keys are ordered subsets of one pool (semi-uniform rows)."""
+    pool = ["id", "name", "tags", "error", "x y", "#n", "q?"]
+    row = st.lists(st.sampled_from(pool), min_size=1, max_size=5, unique=True).flatmap(
+        lambda keys: st.fixed_dictionaries(
+            {key: st.one_of(PRIMITIVES, children) for key in sorted(keys, key=pool.index)}
+        )
+    )
+    return st.lists(row, min_size=2, max_size=5)
+
+
 JSON_VALUES = st.recursive(
     PRIMITIVES,
     lambda children: st.one_of(
         st.lists(children, max_size=5),
         st.dictionaries(KEYS, children, max_size=5),
         _records(children),
+        _ragged_records(children),
         _records(PRIMITIVES).map(lambda rows: {f"k{i}": row for i, row in enumerate(rows)}),
     ),
     max_leaves=30,

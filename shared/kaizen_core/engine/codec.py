@@ -41,6 +41,7 @@ from toon_format import _encoder as _te
 from toon_format._errors import ToonDecodeError
 
 from .errors import KTOFDecodeError, KTOFEncodeError, locate_column
+from .tables import Column, is_extended, leaf_count, split_cells
 
 __all__ = ["decode_toon", "encode_toon", "normalize", "parse_json_token", "raise_decode_error"]
 
@@ -144,6 +145,15 @@ def _finite_float(token: str) -> float:
 _JSON = json.JSONDecoder(parse_float=_finite_float, parse_constant=_reject_constant)
 
 
+def parse_json_value(token: str) -> tuple[bool, Any]:
+    """Read ``token`` as exactly one JSON value of any type: ``(True, value)`` or ``(False, None)``."""
+    try:
+        value, end = _JSON.raw_decode(token)
+    except (ValueError, RecursionError):
+        return False, None
+    return (True, value) if end == len(token) else (False, None)
+
+
 def parse_json_token(token: str) -> tuple[bool, Any]:
     """Read ``token`` as one compact JSON object/array: ``(True, value)`` or ``(False, None)``."""
     try:
@@ -201,6 +211,146 @@ class KTOFParser(_td._Parser):
             if ok:
                 return value
         return super().item(line, depth)
+
+
+    # -- extended tables (see tables.py) ----------------------------------------
+
+    def field_list(self, text: str, pos: int, delimiter: str, line: Any) -> Any:
+        """Parse ``{...}`` at ``pos``: the spec's field list plus ``?`` / ``[]`` markers."""
+        fields: list[tuple[str, Any]] = []
+        seen: set[str] = set()
+        n = len(text)
+        pos += 1
+        while True:
+            while pos < n and text[pos] == " ":
+                pos += 1
+            optional = is_json = False
+            if text.startswith('"', pos):
+                end = _td._quoted_end(text, pos)
+                if end < 0:
+                    raise self.error("Unterminated field name", line)
+                name = self.unescape(text[pos + 1 : end - 1], line)
+                pos = end
+                if text.startswith("?", pos):
+                    optional, pos = True, pos + 1
+                if text.startswith("[]", pos):
+                    is_json, pos = True, pos + 2
+            else:
+                start = pos
+                while pos < n and text[pos] not in "{},|\t":
+                    if text[pos] == '"':
+                        end = _td._quoted_end(text, pos)
+                        pos = end if end >= 0 else n
+                    else:
+                        pos += 1
+                name = text[start:pos].strip(" ")
+                if name.endswith("[]"):
+                    name, is_json = name[:-2], True
+                if name.endswith("?") and len(name) > 1:
+                    name, optional = name[:-1], True
+                if not name:
+                    raise self.error("Empty field name in field list", line)
+            while pos < n and text[pos] == " ":
+                pos += 1
+            nested = None
+            if text.startswith("{", pos):
+                if text[pos - 1] == " ":
+                    raise self.error(
+                        "Whitespace between a field name and its nested field group", line
+                    )
+                nested, pos = self.field_list(text, pos, delimiter, line)
+                while pos < n and text[pos] == " ":
+                    pos += 1
+            if name in seen and self.strict:
+                raise self.error(f"Duplicate field name {name!r}", line)
+            seen.add(name)
+            if optional or is_json:
+                if is_json and nested is not None:
+                    if any(sub is not None for _, sub in nested):
+                        raise self.error("A nested table column holds flat fields only", line)
+                    names = tuple(str(sub) for sub, _ in nested)
+                    column = Column(name, optional=optional, kind="table", names=names)
+                else:
+                    kind = "json" if is_json else ("plain" if nested is None else "group")
+                    column = Column(name, optional=optional, kind=kind)
+                fields.append((column, nested))
+            else:
+                fields.append((name, nested))
+            if pos >= n:
+                raise self.error("Unmatched '{' in field list", line)
+            c = text[pos]
+            pos += 1
+            if c == "}":
+                return tuple(fields), pos
+            if c != delimiter:
+                if c in _td.DELIMITERS:
+                    raise self.error(
+                        "Field list delimiter does not match the bracket segment", line
+                    )
+                raise self.error("Malformed field list", line)
+
+    def rows(self, header: Any, line: Any, depth: int, parent: int) -> list[Any]:
+        if not is_extended(header.fields):
+            return super().rows(header, line, depth, parent)
+        rows: list[Any] = []
+        width = leaf_count(header.fields)
+        started = False
+        try:
+            while (row := self.peek()) and row.depth > parent:
+                if row.depth != depth:
+                    raise self.over_indented(row)
+                self.take()
+                if not started:
+                    self.spans += 1
+                    started = True
+                cells = split_cells(row.content, header.delimiter)
+                if len(cells) > width:
+                    raise self.error(f"Expected {width} values but found {len(cells)}", row)
+                cells += [""] * (width - len(cells))
+                rows.append(self.extended_row(header.fields, iter(cells), row))
+        finally:
+            self.spans -= started
+        self.check_count(len(rows), header, line)
+        return rows
+
+    def extended_row(self, fields: Any, cells: Any, line: Any) -> Any:
+        """Build one object of an extended table from its cells."""
+        obj: dict[str, Any] = {}
+        for name, nested in fields:
+            column = name if isinstance(name, Column) else None
+            optional = column is not None and column.optional
+            if nested is not None and (column is None or column.kind == "group"):
+                tokens = [next(cells) for _ in range(leaf_count(nested))]
+                if optional and not any(tokens):
+                    continue
+                obj[str(name)] = self.extended_row(nested, iter(tokens), line)
+                continue
+            token = next(cells)
+            if not token:
+                if optional:
+                    continue
+                raise self.error(f"Missing value for column {str(name)!r}", line)
+            kind = column.kind if column is not None else "plain"
+            if kind == "plain":
+                obj[str(name)] = self.primitive(token, line)
+                continue
+            ok, value = parse_json_value(token)
+            if not ok:
+                raise self.error(f"Column {str(name)!r} expects a JSON value", line)
+            if kind == "table":
+                value = self.nested_table(value, column, line)  # type: ignore[arg-type]
+            obj[str(name)] = value
+        return self.finish(obj)
+
+    def nested_table(self, value: Any, column: Column, line: Any) -> list[Any]:
+        names = column.names
+        if not isinstance(value, list) or not all(
+            isinstance(row, list) and len(row) == len(names) for row in value
+        ):
+            raise self.error(
+                f"Column {str(column)!r} expects rows of {len(names)} values", line
+            )
+        return [self.finish(dict(zip(names, row))) for row in value]
 
 
 def raise_decode_error(exc: ToonDecodeError, text: str) -> KTOFDecodeError:
