@@ -1,0 +1,178 @@
+"""``kaizen_core.providers.wrap`` over the real ``google-genai`` SDK, against the local stand-in.
+
+The stand-in (``tests/standins/gemini_server.py``) runs with ``require_ktof``: it answers 400
+to any request whose contents or system instruction still carry raw JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google import genai
+from google.genai import errors, types
+
+from kaizen_core.engine import encode
+from kaizen_core.errors import KaizenRateLimitError
+from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, kaizen_info, wrap
+from tests.standins.gemini_server import GeminiStandin
+
+ROWS = {"flights": [{"code": f"KZ{i}", "from": "BER", "to": "LIS", "seats": 10 + i} for i in range(6)]}
+ROWS_KTOF = encode(ROWS)
+WEATHER = {"forecast": [{"day": d, "temp": 20 + i} for i, d in enumerate(["mon", "tue", "wed"])]}
+MODEL = "gemini-2.5-flash"
+
+
+@pytest.fixture(scope="module")
+def running_server() -> Iterator[GeminiStandin]:
+    with GeminiStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def server(running_server: GeminiStandin) -> GeminiStandin:
+    """The module's stand-in, emptied, refusing raw JSON."""
+    running_server.reset()
+    running_server.require_ktof = True
+    return running_server
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir() -> str:
+    return str(Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem)
+
+
+def _client(server: GeminiStandin, **http: Any) -> genai.Client:
+    return genai.Client(api_key="gemini-test", http_options={"base_url": server.base_url, **http})
+
+
+def _contents() -> list[Any]:
+    return [
+        types.Content(role="user", parts=[types.Part(text=f"Flights: {json.dumps(ROWS)}\nWhich has most seats?")]),
+        types.Content(
+            role="model",
+            parts=[types.Part(function_call=types.FunctionCall(name="weather", args={"city": "LIS"}))],
+        ),
+        {
+            "role": "user",
+            "parts": [{"function_response": {"name": "weather", "response": WEATHER}}],
+        },
+    ]
+
+
+def test_sync_generate_content_per_part(server: GeminiStandin) -> None:
+    client = wrap(_client(server))
+    contents = _contents()
+    system = f"Columns: {json.dumps({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
+
+    response = client.models.generate_content(model=MODEL, contents=contents, config={"system_instruction": system})
+
+    sent = server.requests[-1].json
+    assert server.requests[-1].path.endswith(f"/models/{MODEL}:generateContent")
+    assert [c["role"] for c in sent["contents"]] == ["user", "model", "user"]
+    assert sent["contents"][0]["parts"][0]["text"] == f"Flights: {ROWS_KTOF}\nWhich has most seats?"
+    assert sent["contents"][1]["parts"][0]["functionCall"] == {"name": "weather", "args": {"city": "LIS"}}
+    function_response = sent["contents"][2]["parts"][0]["functionResponse"]
+    assert function_response == {"name": "weather", "response": {"output": encode(WEATHER)}}
+    assert sent["systemInstruction"]["parts"][0]["text"] == f"Columns: {encode({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
+    assert contents[2]["parts"][0]["function_response"]["response"] == WEATHER  # not mutated
+    assert isinstance(response, types.GenerateContentResponse) and response.text == "ok"
+    info = kaizen_info(response)
+    assert info is not None and info.provider == "gemini" and info.texts_rewritten == 3
+    assert info.saved_chars > 0
+
+
+def test_plain_string_contents_and_config_object(server: GeminiStandin) -> None:
+    client = wrap(_client(server), decode_response=True)
+    server.answers.append(encode({"best": "KZ5"}))
+    config = types.GenerateContentConfig(system_instruction="Be brief.", temperature=0.1)
+    response = client.models.generate_content(model=MODEL, contents=f"Flights: {json.dumps(ROWS)}", config=config)
+    sent = server.requests[-1].json
+    assert sent["contents"] == [{"role": "user", "parts": [{"text": f"Flights: {ROWS_KTOF}"}]}]
+    assert sent["systemInstruction"]["parts"][0]["text"] == "Be brief."
+    assert sent["generationConfig"]["temperature"] == 0.1
+    assert response.kaizen.decoded == {"best": "KZ5"}
+
+
+def test_sync_stream_chunks_carry_savings(server: GeminiStandin) -> None:
+    client = wrap(_client(server))
+    server.answers.append("a streamed answer of some length")
+    stream = client.models.generate_content_stream(model=MODEL, contents=_contents())
+    chunks = list(stream)
+    assert "".join(c.text for c in chunks) == "a streamed answer of some length"
+    assert len(chunks) > 1 and all(c.kaizen is stream.kaizen for c in chunks)
+    assert stream.kaizen.texts_rewritten == 2  # the user text and the function response
+    assert server.requests[-1].path.endswith(":streamGenerateContent")
+
+
+async def test_async_generate_and_stream(server: GeminiStandin) -> None:
+    client = wrap(_client(server))
+    server.answers.extend(["async answer", "async streamed answer"])
+    response = await client.aio.models.generate_content(model=MODEL, contents=_contents())
+    stream = await client.aio.models.generate_content_stream(model=MODEL, contents=_contents())
+    text = "".join([chunk.text async for chunk in stream])
+    assert response.text == "async answer" and text == "async streamed answer"
+    assert response.kaizen.saved_tokens == stream.kaizen.saved_tokens > 0
+    assert all(r.json["contents"][0]["parts"][0]["text"].startswith(f"Flights: {ROWS_KTOF}") for r in server.requests)
+
+
+def test_wrapping_the_aio_side_alone(server: GeminiStandin) -> None:
+    aio = wrap(_client(server).aio)
+    response = asyncio.run(aio.models.generate_content(model=MODEL, contents=_contents()))
+    assert response.kaizen.texts_rewritten == 2
+
+
+async def test_rate_limit_retry_info_becomes_retry_after(server: GeminiStandin) -> None:
+    server.fail_next(429, "Resource has been exhausted", retry_after="17")
+    client = wrap(_client(server))
+    with pytest.raises(KaizenProviderRateLimitError) as caught:
+        await client.aio.models.generate_content(model=MODEL, contents=_contents())
+    error = caught.value
+    assert isinstance(error, KaizenRateLimitError) and isinstance(error.original, errors.ClientError)
+    assert error.status_code == 429 and error.retry_after == 17.0
+    assert error.body["error"]["status"] == "RESOURCE_EXHAUSTED"
+
+
+def test_rate_limit_with_sdk_retries_counted(server: GeminiStandin) -> None:
+    server.fail_next(429, retry_after="0")
+    server.fail_next(429, retry_after="4", retry_after_header=True)
+    retry = types.HttpRetryOptions(attempts=2, initial_delay=0.0, max_delay=0.0, jitter=0.0)
+    client = wrap(_client(server, retry_options=retry))
+    with pytest.raises(KaizenProviderRateLimitError) as caught:
+        client.models.generate_content(model=MODEL, contents=_contents())
+    assert len(server.requests) == 2 and caught.value.retry_after == 4.0
+
+
+def test_stream_errors_are_mapped(server: GeminiStandin) -> None:
+    server.fail_next(503, "unavailable")
+    client = wrap(_client(server))
+    with pytest.raises(KaizenProviderError) as caught:
+        list(client.models.generate_content_stream(model=MODEL, contents=_contents()))
+    assert caught.value.status_code == 503 and caught.value.retry_after is None
+
+
+async def test_async_wrapper_runs_calls_concurrently(server: GeminiStandin) -> None:
+    """The stand-in answers only once all N requests arrived; a blocking wrapper gets 504s."""
+    count = 5
+    server.expect_concurrent(count)
+    client = wrap(_client(server))
+    responses = await asyncio.gather(
+        *(client.aio.models.generate_content(model=MODEL, contents=_contents()) for _ in range(count))
+    )
+    assert len(server.requests) == count and all(r.text == "ok" for r in responses)
+
+
+@pytest.mark.vcr
+def test_cassette_generate_content_roundtrip(server: GeminiStandin, vcr: Any) -> None:
+    """Recorded from the stand-in (``--record-mode=once``), replayed offline afterwards."""
+    server.answers.append(encode({"best": "KZ5", "seats": 15}))
+    client = wrap(_client(server), decode_response=True)
+    response = client.models.generate_content(model=MODEL, contents=_contents())
+    assert response.kaizen.decoded == {"best": "KZ5", "seats": 15}
+    sent = json.loads(vcr.requests[0].body)
+    assert sent["contents"][0]["parts"][0]["text"] == f"Flights: {ROWS_KTOF}\nWhich has most seats?"
+    assert vcr.play_count == 1 or vcr.dirty
