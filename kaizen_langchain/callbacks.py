@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from kaizen_core import estimate_cost
 from langchain_core.callbacks import (
     AsyncCallbackManager,
     BaseCallbackHandler,
@@ -45,33 +46,20 @@ __all__ = [
 ENCODE_EVENT = "kaizen_encode"
 DECODE_EVENT = "kaizen_decode"
 
-# USD per million input tokens; used for "estimated cost saved". Extend or override
-# per handler with ``KaizenCallbackHandler(prices={...})``.
-INPUT_PRICE_PER_MILLION: dict[str, float] = {
-    "gpt-4o": 2.50,
-    "gpt-4o-mini": 0.15,
-    "gpt-4.1": 2.00,
-    "gpt-4.1-mini": 0.40,
-    "gpt-4.1-nano": 0.10,
-    "o3": 2.00,
-    "o4-mini": 1.10,
-    "gpt-3.5-turbo": 0.50,
-    "claude-3-5-haiku": 0.80,
-    "claude-sonnet-4": 3.00,
-    "claude-opus-4": 15.00,
-    "gemini-2.5-flash": 0.30,
-    "gemini-2.5-pro": 1.25,
-}
-
-
-def _price(prices: dict[str, float], model: str) -> float:
-    """Price of the longest table key that prefixes ``model`` (dated names match)."""
-    name = model.lower().split("/")[-1]
-    best = ""
-    for key in prices:
-        if name.startswith(key) and len(key) > len(best):
-            best = key
-    return prices.get(best, 0.0)
+def _cost(tokens: int, model: str, prices: dict[str, float]) -> float:
+    """USD for ``tokens`` input tokens: the handler's own prices first, then the core's
+    price table (``kaizen_core.estimate_cost``); 0 for a model nobody prices (or when
+    the tokens are negative, i.e. the encode cost tokens)."""
+    if tokens <= 0:
+        return 0.0
+    name = model.strip().lower()
+    for key in sorted(prices, key=len, reverse=True):
+        if name == key or name.startswith(key):
+            return tokens * prices[key] / 1e6
+    try:
+        return estimate_cost(tokens, model)
+    except KeyError:
+        return 0.0
 
 
 def encode_event_data(result: EncodeResult, *, model: str, source: str) -> dict[str, Any]:
@@ -128,7 +116,7 @@ class KaizenCallbackHandler(BaseCallbackHandler):
         parent: KaizenCallbackHandler | None = None,
     ) -> None:
         super().__init__()
-        self.prices = {**INPUT_PRICE_PER_MILLION, **(prices or {})}
+        self.prices = {k.lower(): v for k, v in (prices or {}).items()}
         self.parent = parent
         self.events: list[dict[str, Any]] = []
         self._totals = _Totals()
@@ -166,7 +154,7 @@ class KaizenCallbackHandler(BaseCallbackHandler):
                 savings.optimized_tokens += optimized
                 savings.original_chars += int(data.get("original_chars") or 0)
                 savings.optimized_chars += int(data.get("optimized_chars") or 0)
-                savings.cost_saved_usd += (original - optimized) * _price(self.prices, model) / 1e6
+                savings.cost_saved_usd += _cost(original - optimized, model, self.prices)
         if self.parent is not None:
             self.parent.record(name, data)
 
