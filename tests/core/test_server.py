@@ -143,3 +143,12 @@ def test_many_bad_requests_in_a_row_leave_the_real_server_healthy(server_http: h
         server_http.post("/v1/compress", content=b"{")
     assert kaizen_server_process.is_running()
     assert server_http.post("/v1/decompress", json={"data": "a[1]: 1"}).json()["result"] == {"a": [1]}
+
+
+def test_serve_with_several_workers_passes_its_flags_to_each(kaizen_server_factory: Any) -> None:
+    server = kaizen_server_factory(args=["--workers", "2", "--max-body-bytes", "64"])
+    with httpx.Client(base_url=server.base_url) as client:
+        for _ in range(6):  # connections land on either worker; each must know the limit
+            with httpx.Client(base_url=server.base_url) as fresh:
+                assert fresh.post("/v1/compress", json={"data": "x" * 100}).status_code == 413
+        assert client.post("/v1/compress", json={"data": [1, 2]}).json()["result"] == "[2]: 1,2"
