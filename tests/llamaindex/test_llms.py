@@ -255,3 +255,47 @@ async def test_recorded_function_agent_round(base_url: str, vcr: Any) -> None:
     assert "tools" in first
     [tool_message] = [m for m in second["messages"] if m["role"] == "tool"]
     assert decode(tool_message["content"]) == json.loads(lookup_weather("Oslo"))
+
+
+# -- message shapes and the KTOF answer loop ---------------------------------------------------
+
+
+def test_only_text_blocks_change_and_message_fields_are_kept() -> None:
+    from llama_index.core.base.llms.types import ImageBlock, TextBlock
+
+    image = ImageBlock(url="https://example.invalid/chart.png")
+    message = ChatMessage(
+        role=MessageRole.USER,
+        blocks=[TextBlock(text=json.dumps(ROWS)), image, TextBlock(text="thanks")],
+        additional_kwargs={"name": "analyst"},
+    )
+    untouched = ChatMessage(role=MessageRole.ASSISTANT, content="no json")
+    llm = KaizenLLM(llm=RecordingLLM())
+    rewritten, same = llm._rewrite_messages([message, untouched])
+    assert same is untouched
+    assert rewritten.blocks[1] is image and rewritten.blocks[2].text == "thanks"
+    assert decode(rewritten.blocks[0].text) == ROWS
+    assert rewritten.role == MessageRole.USER and rewritten.additional_kwargs == {"name": "analyst"}
+    assert message.blocks[0].text == json.dumps(ROWS)  # the caller's message is not modified
+
+
+def test_toon_format_writes_spec_output() -> None:
+    inner = RecordingLLM()
+    KaizenLLM(llm=inner, format="toon").complete(json.dumps(ROWS))
+    assert inner.prompts[-1].startswith("[12]{id,city,temp_c,rain}:\n  0,city 0,10,true")
+
+
+def test_ktof_answer_loop_with_the_output_parser(openai_standin: OpenAIStandIn) -> None:
+    from llama_index.core import PromptTemplate
+
+    from kaizen_llamaindex import KaizenOutputParser
+
+    parser = KaizenOutputParser(example={"rainy": [{"id": 0, "city": "city 0"}]})
+    template = PromptTemplate("Which cities had rain? {rows}", output_parser=parser)
+    openai_standin.enqueue("```toon\nrainy[2]{id,city}:\n  0,city 0\n  3,city 3\n```")
+    llm = KaizenLLM(llm=openai_llm(openai_standin.base_url))
+    answer = llm.predict(template, rows=json.dumps(ROWS))
+    sent = sent_user_text(openai_standin.chat_requests[-1])
+    assert_ktof(sent)
+    assert "Answer in KTOF" in sent and "rainy[1]{id,city}:" in sent
+    assert parser.parse(answer) == {"rainy": [{"id": 0, "city": "city 0"}, {"id": 3, "city": "city 3"}]}
