@@ -1,0 +1,185 @@
+"""``ChatKaizen`` around ``ChatOpenAI`` at the OpenAI stand-in: what goes out, what comes back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler, get_usage_metadata_callback
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel
+
+from kaizen_core import engine
+from kaizen_langchain import ChatKaizen
+from kaizen_langchain._messages import KTOF_HINT
+from tests.standins.openai_server import OpenAIStandIn, Reply
+
+ROWS = [{"id": i, "city": f"city{i}", "temp_c": 10 + i % 7} for i in range(40)]
+CALL = {"name": "weather_table", "args": {"n": 40}, "id": "call_w1", "type": "tool_call"}
+
+
+def history() -> list[Any]:
+    return [
+        HumanMessage("Which city is warmest?"),
+        AIMessage("", tool_calls=[CALL]),
+        ToolMessage(json.dumps(ROWS), tool_call_id="call_w1", name="weather_table"),
+    ]
+
+
+def openai_llm(server: OpenAIStandIn, **kwargs: Any) -> ChatOpenAI:
+    return ChatOpenAI(
+        model="gpt-4o-mini", base_url=server.base_url, api_key="sk-test", max_retries=0, stream_usage=True, **kwargs
+    )
+
+
+class StartCounter(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.starts = 0
+        self.ends = 0
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.starts += 1
+
+    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        self.ends += 1
+
+
+def _tool_message_sent(server: OpenAIStandIn) -> dict[str, Any]:
+    return next(m for m in server.chat_requests[-1]["messages"] if m["role"] == "tool")
+
+
+def test_tool_result_goes_out_as_ktof_and_metadata_survives(openai_standin: OpenAIStandIn) -> None:
+    llm = ChatKaizen(llm=openai_llm(openai_standin))
+    answer = llm.invoke(history())
+
+    sent = _tool_message_sent(openai_standin)
+    assert sent["tool_call_id"] == "call_w1"
+    assert engine.decode(sent["content"]) == ROWS
+    assert not sent["content"].lstrip().startswith("[{")
+    assistant = openai_standin.chat_requests[-1]["messages"][1]
+    assert assistant["tool_calls"][0]["id"] == "call_w1"
+    assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"n": 40}
+
+    assert answer.response_metadata["model_name"] == "gpt-4o-mini"
+    assert answer.usage_metadata is not None and answer.usage_metadata["input_tokens"] > 0
+    savings = answer.response_metadata["kaizen"]
+    assert savings["blocks"] == 1 and savings["model"] == "gpt-4o-mini"
+    assert savings["original_tokens"] > savings["optimized_tokens"] > 0
+
+
+def test_wrapping_cuts_the_prompt_tokens_the_provider_counts(openai_standin: OpenAIStandIn) -> None:
+    plain = openai_llm(openai_standin).invoke(history())
+    wrapped = ChatKaizen(llm=openai_llm(openai_standin)).invoke(history())
+    assert plain.usage_metadata and wrapped.usage_metadata
+    saved = plain.usage_metadata["input_tokens"] - wrapped.usage_metadata["input_tokens"]
+    assert saved > 0
+    assert saved == wrapped.response_metadata["kaizen"]["tokens_saved"]
+
+
+def test_stream_keeps_usage_model_and_savings(openai_standin: OpenAIStandIn) -> None:
+    llm = ChatKaizen(llm=openai_llm(openai_standin))
+    chunks = list(llm.stream(history()))
+    assert len(chunks) > 2
+    full: AIMessageChunk = chunks[0]
+    for chunk in chunks[1:]:
+        full = full + chunk
+    assert full.text.startswith("Tool result received:")
+    assert full.usage_metadata is not None and full.usage_metadata["input_tokens"] > 0
+    assert full.response_metadata["model_name"] == "gpt-4o-mini"
+    assert full.response_metadata["kaizen"]["blocks"] == 1
+    assert engine.decode(_tool_message_sent(openai_standin)["content"]) == ROWS
+
+
+async def test_async_paths_encode_too(openai_standin: OpenAIStandIn) -> None:
+    llm = ChatKaizen(llm=openai_llm(openai_standin))
+    answer = await llm.ainvoke(history())
+    assert answer.response_metadata["kaizen"]["blocks"] == 1
+    assert engine.decode(_tool_message_sent(openai_standin)["content"]) == ROWS
+    chunks = [c async for c in llm.astream(history())]
+    assert sum(1 for c in chunks if c.response_metadata.get("kaizen")) == 1
+    assert len(openai_standin.chat_requests) == 2
+
+
+def test_inner_model_callbacks_never_fire_usage_counted_once(openai_standin: OpenAIStandIn) -> None:
+    inner_counter, outer_counter = StartCounter(), StartCounter()
+    llm = ChatKaizen(llm=openai_llm(openai_standin, callbacks=[inner_counter]))
+    with get_usage_metadata_callback() as usage:
+        answer = llm.invoke(history(), config={"callbacks": [outer_counter]})
+        streamed = list(llm.stream(history()))
+    assert inner_counter.starts == 0 and inner_counter.ends == 0
+    assert outer_counter.starts == 1 and outer_counter.ends == 1
+    [model_usage] = usage.usage_metadata.values()
+    stream_usage = sum(c.usage_metadata["total_tokens"] for c in streamed if c.usage_metadata)
+    assert model_usage["total_tokens"] == answer.usage_metadata["total_tokens"] + stream_usage
+    served = sum(
+        r.body["messages"] is not None for r in openai_standin.requests if r.path.endswith("/chat/completions")
+    )
+    assert served == 2
+
+
+def test_decode_answers_turns_ktof_into_json(openai_standin: OpenAIStandIn) -> None:
+    table = engine.encode({"rows": ROWS[:5]})
+    openai_standin.enqueue(Reply(content=f"```toon\n{table}\n```"), Reply(content=table))
+    llm = ChatKaizen(llm=openai_llm(openai_standin), decode_answers=True)
+    answer = llm.invoke("give me rows")
+    assert json.loads(answer.content) == {"rows": ROWS[:5]}
+    assert answer.response_metadata["kaizen"]["decoded_answer"] is True
+    full = None
+    for chunk in llm.stream("give me rows"):
+        full = chunk if full is None else full + chunk
+    assert full is not None and json.loads(full.content) == {"rows": ROWS[:5]}
+
+
+def test_decode_answers_leaves_prose_alone(openai_standin: OpenAIStandIn) -> None:
+    openai_standin.enqueue("It is warm in city3.\nBring water.")
+    llm = ChatKaizen(llm=openai_llm(openai_standin), decode_answers=True)
+    assert llm.invoke("weather?").content == "It is warm in city3.\nBring water."
+
+
+def test_hint_is_added_only_when_something_was_encoded(openai_standin: OpenAIStandIn) -> None:
+    llm = ChatKaizen(llm=openai_llm(openai_standin), add_hint=True)
+    llm.invoke([SystemMessage("Be brief."), *history()])
+    assert openai_standin.chat_requests[-1]["messages"][0]["content"] == f"Be brief.\n\n{KTOF_HINT}"
+    llm.invoke("hello")
+    assert openai_standin.chat_requests[-1]["messages"] == [{"role": "user", "content": "hello"}]
+
+
+def test_bind_tools_sends_the_inner_models_tool_format(openai_standin: OpenAIStandIn) -> None:
+    @tool
+    def weather_table(n: int) -> str:
+        """Return n rows of weather data."""
+        return json.dumps(ROWS[:n])
+
+    openai_llm(openai_standin).bind_tools([weather_table], tool_choice="any").invoke("rows please, 3")
+    plain_body = openai_standin.chat_requests[-1]
+    bound = ChatKaizen(llm=openai_llm(openai_standin)).bind_tools([weather_table], tool_choice="any")
+    answer = bound.invoke("rows please, 3")
+    wrapped_body = openai_standin.chat_requests[-1]
+    assert wrapped_body["tools"] == plain_body["tools"]
+    assert wrapped_body["tool_choice"] == plain_body["tool_choice"] == "required"
+    assert answer.tool_calls[0]["name"] == "weather_table" and answer.tool_calls[0]["args"] == {"n": 3}
+
+
+class Forecast(BaseModel):
+    city: str
+    temp_c: int
+
+
+def test_structured_output_runs_through_the_wrapper(openai_standin: OpenAIStandIn) -> None:
+    counter = StartCounter()
+    structured = ChatKaizen(llm=openai_llm(openai_standin)).with_structured_output(Forecast)
+    result = structured.invoke(
+        [HumanMessage(f"Warmest of these, temp 16: {json.dumps(ROWS)}")], config={"callbacks": [counter]}
+    )
+    assert isinstance(result, Forecast) and result.temp_c == 16
+    body = openai_standin.chat_requests[-1]
+    assert body["response_format"]["type"] == "json_schema"
+    assert json.dumps(ROWS) not in body["messages"][0]["content"]
+    assert counter.starts == 1
+
+    raw = ChatKaizen(llm=openai_llm(openai_standin)).with_structured_output(Forecast, include_raw=True)
+    out = raw.invoke("temp 12 please")
+    assert isinstance(out["parsed"], Forecast) and out["parsing_error"] is None
+    assert "kaizen" in out["raw"].response_metadata
