@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.datasets import load_datasets
-from benchmarks.latency import kaizen_server, measure_latency
+from benchmarks.latency import COMPONENTS, kaizen_server, measure_latency
 from benchmarks.report import render_markdown, write_chart
 from benchmarks.speed import measure_codec_speed, measure_streaming
 from benchmarks.targets import Results, check_targets
@@ -28,6 +29,28 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR, help="where results.md and savings.png go")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     return parser.parse_args(argv)
+
+
+def _measure_latencies(results: Results, options: argparse.Namespace, step: Callable[[str], None]) -> None:
+    """Latency rows: LangChain components and the bare client, embedded and through `kaizen serve`."""
+
+    def both(mode: str, base_url: str | None) -> None:
+        for component in COMPONENTS:
+            try:
+                results.latency.append(measure_latency(mode, base_url, component=component, iterations=options.iterations))
+            except ImportError as error:
+                results.notes.append(f"{mode} latency of the {component} round not measured: {error}")
+        step(f"{mode} latency measured")
+
+    both("embedded", None)
+    if options.no_server:
+        results.notes.append("latency through `kaizen serve` not measured (--no-server)")
+        return
+    try:
+        with kaizen_server() as base_url:
+            both("kaizen serve (loopback HTTP)", base_url)
+    except RuntimeError as error:
+        results.notes.append(f"latency through `kaizen serve` not measured: {error}")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -51,20 +74,7 @@ def run(argv: list[str] | None = None) -> int:
         step("streaming decode measured")
     except ImportError as error:
         results.notes.append(f"streaming decode not measured: {error}")
-    try:
-        results.latency.append(measure_latency("embedded", iterations=options.iterations))
-        step("embedded latency measured")
-    except ImportError as error:
-        results.notes.append(f"embedded latency not measured: {error}")
-    if options.no_server:
-        results.notes.append("latency through `kaizen serve` not measured (--no-server)")
-    else:
-        try:
-            with kaizen_server() as base_url:
-                results.latency.append(measure_latency("kaizen serve (loopback HTTP)", base_url, iterations=options.iterations))
-            step("latency through kaizen serve measured")
-        except (ImportError, RuntimeError) as error:
-            results.notes.append(f"latency through `kaizen serve` not measured: {error}")
+    _measure_latencies(results, options, step)
     for note in results.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
 

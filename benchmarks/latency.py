@@ -1,7 +1,7 @@
 """Added latency of ``KaizenEncode`` + ``KaizenDecode`` on a ~2 KB chat prompt: embedded and served.
 
-Served means a real ``kaizen serve`` subprocess on a free 127.0.0.1 port, reached over HTTP. When
-LangChain is not importable the same round is measured on ``KaizenSyncClient`` directly.
+Served means a real ``kaizen serve`` subprocess on a free 127.0.0.1 port, reached over HTTP. The
+same round is also timed on ``KaizenSyncClient`` directly (and only there without LangChain).
 """
 
 from __future__ import annotations
@@ -82,19 +82,16 @@ class LatencyResult:
     exact: bool
 
 
-def _round_function(base_url: str | None) -> tuple[str, Callable[[], Any], Callable[[], bool]]:
-    """(what is measured, one encode+decode round, a check that the round decodes exactly)."""
-    messages = chat_prompt()
-    payload = json.loads(messages[-1]["content"])
-    try:
-        from kaizen_langchain import KaizenDecode, KaizenEncode
-    except ImportError:
-        return _client_round(base_url, messages, payload)
+COMPONENTS = ("langchain", "client")
+
+
+def _langchain_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any]]:
     from kaizen_core import KaizenSyncClient, engine
+    from kaizen_langchain import KaizenDecode, KaizenEncode
 
     client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else None
-    encoder = KaizenEncode(client=client) if client else KaizenEncode()
-    decoder = KaizenDecode(client=client) if client else KaizenDecode()
+    encoder = KaizenEncode(client=client)
+    decoder = KaizenDecode(client=client)
     prompt = _langchain_messages(messages)
     answer = engine.encode(payload, format="auto")
 
@@ -102,12 +99,11 @@ def _round_function(base_url: str | None) -> tuple[str, Callable[[], Any], Calla
         encoder.invoke(prompt)
         return decoder.invoke(answer)
 
-    return "KaizenEncode + KaizenDecode", one_round, lambda: exact_equal(one_round(), payload)
+    return "KaizenEncode + KaizenDecode", one_round
 
 
-def _client_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any], Callable[[], bool]]:
-    from kaizen_core import KaizenSyncClient
-    from kaizen_core import engine
+def _client_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any]]:
+    from kaizen_core import KaizenSyncClient, engine
 
     client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else KaizenSyncClient(mode="embedded")
     text = "\n\n".join(m["content"] for m in messages if m["content"])
@@ -117,13 +113,24 @@ def _client_round(base_url: str | None, messages: list[dict[str, Any]], payload:
         client.prompts_encode({"prompt": text})
         return client.prompts_decode({"ktof": answer})["result"]
 
-    return "KaizenSyncClient prompts_encode + prompts_decode", one_round, lambda: exact_equal(one_round(), payload)
+    return "KaizenSyncClient prompts_encode + prompts_decode", one_round
 
 
-def measure_latency(mode: str, base_url: str | None = None, *, iterations: int = 500) -> LatencyResult:
-    """p50/p95 of the encode + decode round, embedded (``base_url`` None) or against a server."""
-    via, one_round, check = _round_function(base_url)
-    exact = check()
+def measure_latency(
+    mode: str, base_url: str | None = None, *, component: str = "langchain", iterations: int = 500
+) -> LatencyResult:
+    """p50/p95 of one encode + decode round on the 2 KB chat prompt.
+
+    ``base_url`` None measures the embedded engine in this process; otherwise the server there.
+    ``component`` "langchain" times ``KaizenEncode`` on the messages + ``KaizenDecode`` on a KTOF
+    answer (ImportError without LangChain); "client" times ``prompts_encode`` on the prompt text
+    + ``prompts_decode`` on the answer through ``KaizenSyncClient``.
+    """
+    messages = chat_prompt()
+    payload = json.loads(messages[-1]["content"])
+    build = _langchain_round if component == "langchain" else _client_round
+    via, one_round = build(base_url, messages, payload)
+    exact = exact_equal(one_round(), payload)
     cuts = percentiles(latency_samples(one_round, iterations=iterations))
     return LatencyResult(mode, via, iterations, cuts[50], cuts[95], exact)
 

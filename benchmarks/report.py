@@ -24,7 +24,8 @@ def _cpu() -> str:
             if line.startswith("model name"):
                 name = line.split(":", 1)[1].strip()
                 break
-    return f"{name or 'unknown CPU'} x {os.cpu_count()}"
+    load = ", load average %.1f at the end" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    return f"{name or 'unknown CPU'} x {os.cpu_count()}{load}"
 
 
 def _mark(met: bool | None) -> str:
