@@ -39,7 +39,9 @@ def free_port() -> int:
 class KaizenServerProcess:
     """One ``kaizen serve`` subprocess on 127.0.0.1; ``base_url`` once :meth:`start` returns."""
 
-    def __init__(self, log_path: Path, args: Sequence[str] = (), env: Optional[Mapping[str, str]] = None) -> None:
+    def __init__(
+        self, log_path: Path, args: Sequence[str] = (), env: Optional[Mapping[str, str]] = None
+    ) -> None:
         self.log_path = log_path
         self.args = list(args)
         self.env = dict(env or {})
@@ -56,23 +58,31 @@ class KaizenServerProcess:
 
     def start(self) -> str:
         """Start the server and wait until ``GET /`` answers; return the base URL."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("KAIZEN_SERVER_")}
+        env = {
+            key: value for key, value in os.environ.items() if not key.startswith("KAIZEN_SERVER_")
+        }
         env.update(self.env)
         env["PYTHONUNBUFFERED"] = "1"
         with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_DIR)
+            self._process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_DIR
+            )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"kaizen serve exited with {self._process.returncode}:\n{self.log()}")
+                    raise RuntimeError(
+                        f"kaizen serve exited with {self._process.returncode}:\n{self.log()}"
+                    )
                 try:
                     if client.get("/").status_code == 200:
                         return self.base_url
                 except httpx.TransportError:
                     time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"kaizen serve did not answer within {SERVER_START_TIMEOUT_S} s:\n{self.log()}")
+        raise RuntimeError(
+            f"kaizen serve did not answer within {SERVER_START_TIMEOUT_S} s:\n{self.log()}"
+        )
 
     def is_running(self) -> bool:
         """Whether the process is still alive."""
@@ -98,11 +108,15 @@ class KaizenServerProcess:
 
 
 @pytest.fixture(scope="session")
-def kaizen_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KaizenServerProcess]]:
+def kaizen_server_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., KaizenServerProcess]]:
     """Start ``kaizen serve`` processes: ``factory(args=[...], env={...})`` -> started process."""
     started: List[KaizenServerProcess] = []
 
-    def start(args: Sequence[str] = (), env: Optional[Dict[str, str]] = None) -> KaizenServerProcess:
+    def start(
+        args: Sequence[str] = (), env: Optional[Dict[str, str]] = None
+    ) -> KaizenServerProcess:
         log_path = tmp_path_factory.mktemp("kaizen-serve") / "server.log"
         server = KaizenServerProcess(log_path, args=args, env=env)
         started.append(server)
@@ -115,7 +129,9 @@ def kaizen_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def kaizen_server_process(kaizen_server_factory: Callable[..., KaizenServerProcess]) -> KaizenServerProcess:
+def kaizen_server_process(
+    kaizen_server_factory: Callable[..., KaizenServerProcess],
+) -> KaizenServerProcess:
     """The session's default ``kaizen serve`` (no keys, 10 MiB body limit)."""
     return kaizen_server_factory()
 

@@ -30,7 +30,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_DELIMITER_NAMES = {",": ",", "comma": ",", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|", "pipe": "|"}
+_DELIMITER_NAMES = {
+    ",": ",",
+    "comma": ",",
+    "\t": "\t",
+    "tab": "\t",
+    "\\t": "\t",
+    "|": "|",
+    "pipe": "|",
+}
 DEFAULT_SAVINGS_MODELS = ["gpt-4o", "gpt-4"]
 
 
@@ -61,7 +69,9 @@ def _parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        raise _fail(
+            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
     except RecursionError as exc:
         raise _fail(f"{source}: JSON nested too deeply") from exc
 
@@ -114,7 +124,9 @@ def decode(
     try:
         value = engine.decode(_read_input(file), indent=indent, strict=strict)
     except engine.KTOFDecodeError as exc:
-        raise _fail(f"{source}: malformed KTOF at line {exc.line}, column {exc.column}: {exc.msg}") from exc
+        raise _fail(
+            f"{source}: malformed KTOF at line {exc.line}, column {exc.column}: {exc.msg}"
+        ) from exc
     except engine.KTOFOptionError as exc:
         raise _fail(str(exc)) from exc
     if compact:
@@ -161,7 +173,10 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to bind."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     max_body_bytes: int = typer.Option(
-        10 * 1024 * 1024, "--max-body-bytes", min=1, help="Largest accepted request body (413 above)."
+        10 * 1024 * 1024,
+        "--max-body-bytes",
+        min=1,
+        help="Largest accepted request body (413 above).",
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
@@ -169,7 +184,9 @@ def serve(
     try:
         import uvicorn
     except ModuleNotFoundError as exc:
-        raise _fail("kaizen serve needs uvicorn: pip install 'kaizen-integrations[server]'") from exc
+        raise _fail(
+            "kaizen serve needs uvicorn: pip install 'kaizen-integrations[server]'"
+        ) from exc
     from .server import MAX_BODY_BYTES_ENV
 
     # Workers are separate processes that build the app from the environment.
@@ -192,7 +209,9 @@ def demo() -> None:
     except ModuleNotFoundError as exc:
         if exc.name != "kaizen_core.demo":
             raise
-        raise _fail("the demo is not part of this installation (module kaizen_core.demo is missing)") from exc
+        raise _fail(
+            "the demo is not part of this installation (module kaizen_core.demo is missing)"
+        ) from exc
     demo_module.main()
 
 

@@ -150,13 +150,20 @@ def error_reply(
     headers: Tuple[Tuple[str, str], ...] = (),
 ) -> Reply:
     """The contract's error body: ``detail`` plus ``code`` and ``request_id``."""
-    body: Dict[str, Any] = {"detail": detail, "code": code, **(extra or {}), "request_id": request_id}
+    body: Dict[str, Any] = {
+        "detail": detail,
+        "code": code,
+        **(extra or {}),
+        "request_id": request_id,
+    }
     return Reply(status, _headers(request_id, headers), _dumps(body))
 
 
 def unauthorized_reply(request_id: str) -> Reply:
     """401 for a missing or unknown ``x-api-key``."""
-    return error_reply(401, "Missing or invalid API key (x-api-key header).", "unauthorized", request_id)
+    return error_reply(
+        401, "Missing or invalid API key (x-api-key header).", "unauthorized", request_id
+    )
 
 
 def too_large_reply(settings: RouterSettings, request_id: str) -> Reply:
@@ -197,7 +204,10 @@ def handle(
             allowed = sorted(m for (m, p) in _ROUTES if p == path)
             if allowed:
                 raise _Problem(
-                    405, "Method Not Allowed", "method_not_allowed", headers=(("allow", ", ".join(allowed)),)
+                    405,
+                    "Method Not Allowed",
+                    "method_not_allowed",
+                    headers=(("allow", ", ".join(allowed)),),
                 )
             raise _Problem(404, "Not Found", "not_found")
         request_model, operation = endpoint
@@ -229,7 +239,9 @@ def _normalize_path(path: str) -> str:
 def _parse(model: Type[BaseModel], body: bytes) -> Any:
     """JSON body -> request model, or the 422 FastAPI-style body."""
     if not body.strip():
-        raise _Problem(422, [{"loc": ["body"], "msg": "Field required", "type": "missing"}], "validation_error")
+        raise _Problem(
+            422, [{"loc": ["body"], "msg": "Field required", "type": "missing"}], "validation_error"
+        )
     try:
         raw = _JSON_DECODER.decode(body.decode("utf-8"))
     except json.JSONDecodeError as exc:
@@ -277,7 +289,9 @@ def _encode_kwargs(options: Optional[EncodeOptions], default_format: str) -> Dic
     delimiter = "," if opts.delimiter is None else opts.delimiter
     if delimiter not in DELIMITERS:
         raise _Problem(
-            400, f"options.delimiter must be ',', '\\t' or '|', got {delimiter!r}.", "invalid_option"
+            400,
+            f"options.delimiter must be ',', '\\t' or '|', got {delimiter!r}.",
+            "invalid_option",
         )
     marker = opts.length_marker
     if marker is None or marker is False:
@@ -286,7 +300,9 @@ def _encode_kwargs(options: Optional[EncodeOptions], default_format: str) -> Dic
         length_marker = True
     else:
         raise _Problem(
-            400, f'options.length_marker must be true, false or "#", got {marker!r}.', "invalid_option"
+            400,
+            f'options.length_marker must be true, false or "#", got {marker!r}.',
+            "invalid_option",
         )
     kwargs: Dict[str, Any] = {
         "indent": 2 if opts.indent is None else opts.indent,
@@ -330,7 +346,9 @@ def _decode(text: str, kwargs: Dict[str, Any]) -> Any:
         raise _Problem(400, str(exc), "invalid_option") from exc
 
 
-def _encode_prompt(prompt: Any, auto_detect_json: bool, kwargs: Dict[str, Any]) -> Tuple[str, Dict[str, Any]]:
+def _encode_prompt(
+    prompt: Any, auto_detect_json: bool, kwargs: Dict[str, Any]
+) -> Tuple[str, Dict[str, Any]]:
     try:
         text, meta = engine.encode_prompt(prompt, auto_detect_json=auto_detect_json, **kwargs)
     except KTOFOptionError as exc:
@@ -368,15 +386,21 @@ def _optimize(req: EncodeRequest) -> Dict[str, Any]:
     return _envelope("optimize", text, stats=engine.stats(req.data, text))
 
 
-def _encode_prompt_envelope(operation: str, req: OptimizeRequestPayload, meta_extra: Dict[str, Any]) -> Dict[str, Any]:
-    text, meta = _encode_prompt(req.prompt, req.auto_detect_json, _encode_kwargs(req.options, "auto"))
+def _encode_prompt_envelope(
+    operation: str, req: OptimizeRequestPayload, meta_extra: Dict[str, Any]
+) -> Dict[str, Any]:
+    text, meta = _encode_prompt(
+        req.prompt, req.auto_detect_json, _encode_kwargs(req.options, "auto")
+    )
     if req.metadata is not None:
         meta["client_metadata"] = req.metadata
     meta.update(meta_extra)
     token_stats = None
     if req.token_models is not None:
         token_stats = engine.token_stats(req.prompt, text, req.token_models)
-    return _envelope(operation, text, stats=engine.stats(req.prompt, text), token_stats=token_stats, meta=meta)
+    return _envelope(
+        operation, text, stats=engine.stats(req.prompt, text), token_stats=token_stats, meta=meta
+    )
 
 
 def _optimize_request(req: OptimizeRequestPayload) -> Dict[str, Any]:
@@ -423,13 +447,25 @@ _PUBLIC_ROUTES = frozenset({("GET", "/"), ("GET", "/openapi.json")})
 # For the OpenAPI document: route -> (summary, response model).
 _DOCS: Dict[Tuple[str, str], Tuple[str, Type[BaseModel]]] = {
     ("GET", "/"): ("Health check", HealthResponse),
-    ("POST", "/v1/compress"): ("JSON -> KTOF (spec-exact unless options.format is auto)", CompressResponse),
+    ("POST", "/v1/compress"): (
+        "JSON -> KTOF (spec-exact unless options.format is auto)",
+        CompressResponse,
+    ),
     ("POST", "/v1/decompress"): ("KTOF -> JSON", DecompressResponse),
     ("POST", "/v1/optimize"): ("JSON -> KTOF with stats", OptimizeResponse),
-    ("POST", "/v1/optimize/request"): ("Prompt -> KTOF with stats and meta", OptimizeRequestResponse),
+    ("POST", "/v1/optimize/request"): (
+        "Prompt -> KTOF with stats and meta",
+        OptimizeRequestResponse,
+    ),
     ("POST", "/v1/optimize/response"): ("KTOF answer -> JSON with stats", OptimizeResponseResponse),
-    ("POST", "/v1/prompts/encode"): ("Prompt -> KTOF with stats, meta and schemas", PromptEncodeResponse),
-    ("POST", "/v1/prompts/decode"): ("KTOF -> JSON with stats and replayed meta", PromptDecodeResponse),
+    ("POST", "/v1/prompts/encode"): (
+        "Prompt -> KTOF with stats, meta and schemas",
+        PromptEncodeResponse,
+    ),
+    ("POST", "/v1/prompts/decode"): (
+        "KTOF -> JSON with stats and replayed meta",
+        PromptDecodeResponse,
+    ),
 }
 
 
@@ -448,17 +484,27 @@ def _dumps(value: Any) -> bytes:
 
 def _dumps_result(value: Any) -> bytes:
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+            "utf-8"
+        )
     except ValueError as exc:
-        raise _Problem(400, f"The result holds a number JSON cannot represent: {exc}", "unrepresentable_value") from exc
+        raise _Problem(
+            400, f"The result holds a number JSON cannot represent: {exc}", "unrepresentable_value"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=1)
 def openapi_document() -> Dict[str, Any]:
     """The OpenAPI 3.1 document of every route, generated from the pydantic models."""
-    request_models = sorted({m for (m, _) in _ROUTES.values() if m is not None}, key=lambda m: m.__name__)
-    response_models = sorted({m for (_, m) in _DOCS.values()} | {ErrorBody}, key=lambda m: m.__name__)
-    keyed = [(m, "validation") for m in request_models] + [(m, "serialization") for m in response_models]
+    request_models = sorted(
+        {m for (m, _) in _ROUTES.values() if m is not None}, key=lambda m: m.__name__
+    )
+    response_models = sorted(
+        {m for (_, m) in _DOCS.values()} | {ErrorBody}, key=lambda m: m.__name__
+    )
+    keyed = [(m, "validation") for m in request_models] + [
+        (m, "serialization") for m in response_models
+    ]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
 
     def ref(model: Type[BaseModel], mode: str) -> Dict[str, Any]:
@@ -468,10 +514,22 @@ def openapi_document() -> Dict[str, Any]:
         return {"content": {"application/json": {"schema": schema}}}
 
     errors = {
-        "400": {"description": "The codec refused the input or an option", **json_content(ref(ErrorBody, "serialization"))},
-        "401": {"description": "Missing or invalid x-api-key", **json_content(ref(ErrorBody, "serialization"))},
-        "413": {"description": "Body over the configured limit", **json_content(ref(ErrorBody, "serialization"))},
-        "422": {"description": "Request validation failed", **json_content(ref(ErrorBody, "serialization"))},
+        "400": {
+            "description": "The codec refused the input or an option",
+            **json_content(ref(ErrorBody, "serialization")),
+        },
+        "401": {
+            "description": "Missing or invalid x-api-key",
+            **json_content(ref(ErrorBody, "serialization")),
+        },
+        "413": {
+            "description": "Body over the configured limit",
+            **json_content(ref(ErrorBody, "serialization")),
+        },
+        "422": {
+            "description": "Request validation failed",
+            **json_content(ref(ErrorBody, "serialization")),
+        },
     }
     paths: Dict[str, Dict[str, Any]] = {}
     for (method, path), (request_model, _) in _ROUTES.items():
@@ -479,7 +537,12 @@ def openapi_document() -> Dict[str, Any]:
             operation_doc: Dict[str, Any] = {
                 "summary": "This OpenAPI document",
                 "operationId": "openapi",
-                "responses": {"200": {"description": "OpenAPI 3.1 document", **json_content({"type": "object"})}},
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1 document",
+                        **json_content({"type": "object"}),
+                    }
+                },
             }
         else:
             summary, response_model = _DOCS[(method, path)]
@@ -487,12 +550,18 @@ def openapi_document() -> Dict[str, Any]:
                 "summary": summary,
                 "operationId": _operation_id(method, path),
                 "responses": {
-                    "200": {"description": "Success", **json_content(ref(response_model, "serialization"))},
+                    "200": {
+                        "description": "Success",
+                        **json_content(ref(response_model, "serialization")),
+                    },
                     **({"401": errors["401"]} if requires_api_key(method, path) else {}),
                 },
             }
             if request_model is not None:
-                operation_doc["requestBody"] = {"required": True, **json_content(ref(request_model, "validation"))}
+                operation_doc["requestBody"] = {
+                    "required": True,
+                    **json_content(ref(request_model, "validation")),
+                }
                 operation_doc["responses"].update({k: errors[k] for k in ("400", "413", "422")})
                 operation_doc["security"] = [{"ApiKeyHeader": []}, {}]
         paths.setdefault(path, {})[method.lower()] = operation_doc
@@ -506,7 +575,9 @@ def openapi_document() -> Dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": defs.get("$defs", {}),
-            "securitySchemes": {"ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "securitySchemes": {
+                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key"}
+            },
         },
     }
 

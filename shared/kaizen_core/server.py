@@ -63,7 +63,9 @@ def settings_from_env(environ: Optional[Mapping[str, str]] = None) -> RouterSett
     raw_limit = env.get(MAX_BODY_BYTES_ENV, "").strip()
     limit = int(raw_limit) if raw_limit else DEFAULT_MAX_BODY_BYTES
     if limit < 1:
-        raise ValueError(f"{MAX_BODY_BYTES_ENV} must be a positive number of bytes, got {raw_limit!r}")
+        raise ValueError(
+            f"{MAX_BODY_BYTES_ENV} must be a positive number of bytes, got {raw_limit!r}"
+        )
     return RouterSettings(api_keys=keys, max_body_bytes=limit)
 
 
@@ -93,14 +95,23 @@ class KaizenApp:
         except _ClientGone:
             return
         except Exception:  # noqa: BLE001 - the fault barrier: logged, answered 500, never fatal
-            logger.exception("unhandled error for %s %s (request id %s)", scope.get("method"), scope.get("path"), request_id)
+            logger.exception(
+                "unhandled error for %s %s (request id %s)",
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
             reply = router.error_reply(500, "Internal server error.", "internal_error", request_id)
         await _send_reply(send, reply)
 
-    async def _answer(self, scope: Scope, receive: Receive, headers: Dict[str, str], request_id: str) -> Reply:
+    async def _answer(
+        self, scope: Scope, receive: Receive, headers: Dict[str, str], request_id: str
+    ) -> Reply:
         method, path = scope["method"], scope["path"]
         settings = self.settings
-        if router.requires_api_key(method, path) and not router.is_authorized(settings, headers.get("x-api-key")):
+        if router.requires_api_key(method, path) and not router.is_authorized(
+            settings, headers.get("x-api-key")
+        ):
             await _discard_body(receive)
             return router.unauthorized_reply(request_id)
         limit = settings.max_body_bytes

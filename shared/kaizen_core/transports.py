@@ -42,8 +42,12 @@ class EmbeddedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` in the calling thread."""
         body = request.read()
-        reply = router.handle(request.method, request.url.path, request.headers, body, settings=self.settings)
-        return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
+        reply = router.handle(
+            request.method, request.url.path, request.headers, body, settings=self.settings
+        )
+        return httpx.Response(
+            reply.status, headers=reply.headers, content=reply.body, request=request
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` on the loop, or in a worker thread when the body is large."""
@@ -52,10 +56,14 @@ class EmbeddedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             reply = await anyio.to_thread.run_sync(self._handle, request, body)
         else:
             reply = self._handle(request, body)
-        return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
+        return httpx.Response(
+            reply.status, headers=reply.headers, content=reply.body, request=request
+        )
 
     def _handle(self, request: httpx.Request, body: bytes) -> router.Reply:
-        return router.handle(request.method, request.url.path, request.headers, body, settings=self.settings)
+        return router.handle(
+            request.method, request.url.path, request.headers, body, settings=self.settings
+        )
 
     def __repr__(self) -> str:
         keys = len(self.settings.api_keys)

@@ -26,12 +26,17 @@ def test_encode_from_stdin() -> None:
 def test_encode_from_a_file_with_options(tmp_path: Path) -> None:
     source = tmp_path / "users.json"
     source.write_text(json.dumps(USERS), encoding="utf-8")
-    result = runner.invoke(app, ["encode", str(source), "--delimiter", "tab", "--indent", "4", "--length-marker"])
+    result = runner.invoke(
+        app, ["encode", str(source), "--delimiter", "tab", "--indent", "4", "--length-marker"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == "users[#2\t]{id\tname}:\n    1\tAda\n    2\tBob\ntags[#2\t]: a\tb\n"
 
 
-@pytest.mark.parametrize(("flag", "char"), [(",", ","), ("comma", ","), ("|", "|"), ("pipe", "|"), ("tab", "\t"), ("\t", "\t")])
+@pytest.mark.parametrize(
+    ("flag", "char"),
+    [(",", ","), ("comma", ","), ("|", "|"), ("pipe", "|"), ("tab", "\t"), ("\t", "\t")],
+)
 def test_delimiter_spellings(flag: str, char: str) -> None:
     result = runner.invoke(app, ["encode", "--delimiter", flag], input='{"t": [1, 2]}')
     assert result.stdout == engine.encode({"t": [1, 2]}, delimiter=char) + "\n"
@@ -43,7 +48,9 @@ def test_unknown_delimiter_is_refused() -> None:
 
 
 def test_encode_auto_format_reads_back() -> None:
-    result = runner.invoke(app, ["encode", "--format", "auto", "--model", "gpt-4o"], input=json.dumps(USERS))
+    result = runner.invoke(
+        app, ["encode", "--format", "auto", "--model", "gpt-4o"], input=json.dumps(USERS)
+    )
     assert result.exit_code == 0 and engine.decode(result.stdout.rstrip("\n")) == USERS
 
 
@@ -90,7 +97,11 @@ def test_savings_table(tmp_path: Path) -> None:
     rows = [{"id": i, "name": f"user-{i}", "active": i % 2 == 0} for i in range(50)]
     source = tmp_path / "rows.json"
     source.write_text(json.dumps(rows), encoding="utf-8")
-    result = runner.invoke(app, ["savings", str(source), "--model", "gpt-4o", "--model", "claude-3-5-sonnet"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["savings", str(source), "--model", "gpt-4o", "--model", "claude-3-5-sonnet"],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     compact = engine.count_tokens(engine.compact_json(rows), "gpt-4o").tokens
     ktof = engine.count_tokens(engine.encode(rows), "gpt-4o").tokens
@@ -129,6 +140,9 @@ def test_real_subprocess_round_trip(tmp_path: Path) -> None:
     )
     assert json.loads(decoded.stdout) == USERS
     failed = subprocess.run(
-        [sys.executable, "-m", "kaizen_core.cli", "decode"], input=b"a[2]: 1", capture_output=True, timeout=60
+        [sys.executable, "-m", "kaizen_core.cli", "decode"],
+        input=b"a[2]: 1",
+        capture_output=True,
+        timeout=60,
     )
     assert failed.returncode == 1 and b"line 1, column" in failed.stderr and failed.stdout == b""

@@ -25,7 +25,9 @@ KTOF = "users[2]{id,name}:\n  1,Ada\n  2,Bob"
 @pytest.fixture(scope="module")
 def clients(kaizen_server: str) -> Iterator[Tuple[KaizenSyncClient, KaizenSyncClient]]:
     embedded = KaizenSyncClient(KaizenClientConfig(mode="embedded", api_key=None, max_retries=0))
-    remote = KaizenSyncClient(KaizenClientConfig(base_url=kaizen_server, api_key=None, max_retries=0))
+    remote = KaizenSyncClient(
+        KaizenClientConfig(base_url=kaizen_server, api_key=None, max_retries=0)
+    )
     assert embedded.is_embedded and not remote.is_embedded
     yield embedded, remote
     embedded.close()
@@ -34,23 +36,41 @@ def clients(kaizen_server: str) -> Iterator[Tuple[KaizenSyncClient, KaizenSyncCl
 
 CALLS: list[Tuple[str, Callable[[KaizenSyncClient], Any], type]] = [
     ("health", lambda c: c.health(), HealthResponse),
-    ("compress", lambda c: c.compress({"data": USERS, "options": {"delimiter": "|"}}), CompressResponse),
+    (
+        "compress",
+        lambda c: c.compress({"data": USERS, "options": {"delimiter": "|"}}),
+        CompressResponse,
+    ),
     ("decompress", lambda c: c.decompress({"data": KTOF}), DecompressResponse),
     ("optimize", lambda c: c.optimize({"data": USERS}), OptimizeResponse),
     (
         "optimize_request",
-        lambda c: c.optimize_request({"prompt": USERS, "metadata": {"m": 1}, "token_models": ["gpt-4o"]}),
+        lambda c: c.optimize_request(
+            {"prompt": USERS, "metadata": {"m": 1}, "token_models": ["gpt-4o"]}
+        ),
         OptimizeRequestResponse,
     ),
     ("optimize_response", lambda c: c.optimize_response({"ktof": KTOF}), OptimizeResponseResponse),
-    ("prompts_encode", lambda c: c.prompts_encode({"prompt": USERS, "schemas": {"s": 1}}), PromptEncodeResponse),
-    ("prompts_decode", lambda c: c.prompts_decode({"ktof": KTOF, "replay_meta": {"r": 1}}), PromptDecodeResponse),
+    (
+        "prompts_encode",
+        lambda c: c.prompts_encode({"prompt": USERS, "schemas": {"s": 1}}),
+        PromptEncodeResponse,
+    ),
+    (
+        "prompts_decode",
+        lambda c: c.prompts_decode({"ktof": KTOF, "replay_meta": {"r": 1}}),
+        PromptDecodeResponse,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("call", "model"), [pytest.param(call, model, id=name) for name, call, model in CALLS])
+@pytest.mark.parametrize(
+    ("call", "model"), [pytest.param(call, model, id=name) for name, call, model in CALLS]
+)
 def test_client_gets_the_same_typed_answer_from_both_hosts(
-    clients: Tuple[KaizenSyncClient, KaizenSyncClient], call: Callable[[KaizenSyncClient], Any], model: type
+    clients: Tuple[KaizenSyncClient, KaizenSyncClient],
+    call: Callable[[KaizenSyncClient], Any],
+    model: type,
 ) -> None:
     embedded, remote = (call(client) for client in clients)
     assert isinstance(embedded, model) and isinstance(remote, model)

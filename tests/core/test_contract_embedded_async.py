@@ -17,7 +17,10 @@ PATHS_AND_BODIES = [
     ("/v1/compress", {"data": {"a": [1, 2]}}),
     ("/v1/decompress", {"data": "a[2]: 1,2"}),
     ("/v1/optimize", {"data": [{"x": 1}, {"x": 2}]}),
-    ("/v1/optimize/request", {"prompt": 'see {"k": [1, 2, 3]} ok', "metadata": {"m": 1}, "token_models": ["gpt-4o"]}),
+    (
+        "/v1/optimize/request",
+        {"prompt": 'see {"k": [1, 2, 3]} ok', "metadata": {"m": 1}, "token_models": ["gpt-4o"]},
+    ),
     ("/v1/optimize/response", {"ktof": "a: 1"}),
     ("/v1/prompts/encode", {"prompt": {"a": 1}, "schemas": {"s": {}}}),
     ("/v1/prompts/decode", {"ktof": "a: 1", "replay_meta": {"r": 1}}),
@@ -39,9 +42,13 @@ class RecordingTransport(EmbeddedTransport):
 
 
 @pytest.mark.parametrize(("path", "body"), PATHS_AND_BODIES, ids=[p for p, _ in PATHS_AND_BODIES])
-async def test_async_side_answers_like_the_sync_side(embedded_http: httpx.Client, path: str, body: dict) -> None:
+async def test_async_side_answers_like_the_sync_side(
+    embedded_http: httpx.Client, path: str, body: dict
+) -> None:
     headers = {"x-request-id": "same-id"}
-    async with httpx.AsyncClient(transport=EmbeddedTransport(), base_url=EMBEDDED_BASE_URL) as client:
+    async with httpx.AsyncClient(
+        transport=EmbeddedTransport(), base_url=EMBEDDED_BASE_URL
+    ) as client:
         async_answer = await client.post(path, json=body, headers=headers)
     sync_answer = embedded_http.post(path, json=body, headers=headers)
     assert async_answer.status_code == sync_answer.status_code
@@ -65,10 +72,12 @@ async def test_small_bodies_stay_on_the_loop_thread_and_large_ones_move_to_a_wor
 
 async def test_streamed_request_bodies_are_read() -> None:
     async def chunks() -> AsyncIterator[bytes]:
-        for part in (b'{"data"', b': [1, 2', b", 3]}"):
+        for part in (b'{"data"', b": [1, 2", b", 3]}"):
             yield part
 
-    async with httpx.AsyncClient(transport=EmbeddedTransport(), base_url=EMBEDDED_BASE_URL) as client:
+    async with httpx.AsyncClient(
+        transport=EmbeddedTransport(), base_url=EMBEDDED_BASE_URL
+    ) as client:
         response = await client.post("/v1/compress", content=chunks())
     assert response.json()["result"] == "[3]: 1,2,3"
 
@@ -86,6 +95,8 @@ def test_sync_side_reads_streamed_bodies_and_works_inside_a_running_loop() -> No
 
 
 def test_repr_shows_settings_not_keys() -> None:
-    transport = EmbeddedTransport(RouterSettings(api_keys=frozenset({"secret-key"}), max_body_bytes=10))
+    transport = EmbeddedTransport(
+        RouterSettings(api_keys=frozenset({"secret-key"}), max_body_bytes=10)
+    )
     assert repr(transport) == "EmbeddedTransport(api_keys=1, max_body_bytes=10)"
     assert "secret-key" not in repr(transport)

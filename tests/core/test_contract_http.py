@@ -30,7 +30,9 @@ from kaizen_core.models import (
 from kaizen_core.router import HEALTH_MESSAGE, RouterSettings
 from kaizen_core.transports import EMBEDDED_BASE_URL, EmbeddedTransport
 
-USERS = {"users": [{"id": 1, "name": "Ada", "role": "admin"}, {"id": 2, "name": "Bob", "role": "user"}]}
+USERS = {
+    "users": [{"id": 1, "name": "Ada", "role": "admin"}, {"id": 2, "name": "Bob", "role": "user"}]
+}
 PROMPT_WITH_JSON = (
     "Summarise these records: "
     '{"items": [{"sku": "A1", "qty": 2, "price": 9.99}, {"sku": "B2", "qty": 1, "price": 14.5},'
@@ -53,7 +55,11 @@ def assert_same_answer(embedded: httpx.Response, server: httpx.Response) -> Dict
     assert embedded.status_code == server.status_code, (embedded.text, server.text)
     assert embedded.json() == server.json()
     assert embedded.headers["content-type"] == server.headers["content-type"] == "application/json"
-    assert embedded.headers["x-request-id"] == server.headers["x-request-id"] == embedded.request.headers["x-request-id"]
+    assert (
+        embedded.headers["x-request-id"]
+        == server.headers["x-request-id"]
+        == embedded.request.headers["x-request-id"]
+    )
     return embedded.json()
 
 
@@ -75,7 +81,9 @@ def assert_stats(stats: Dict[str, Any], original: Any, optimized_text: str) -> N
 # Success: every endpoint
 # ---------------------------------------------------------------------------------------------
 
-SuccessCase = Tuple[str, str, Optional[Dict[str, Any]], Type[BaseModel], Callable[[Dict[str, Any]], None]]
+SuccessCase = Tuple[
+    str, str, Optional[Dict[str, Any]], Type[BaseModel], Callable[[Dict[str, Any]], None]
+]
 
 
 def _check_health(body: Dict[str, Any]) -> None:
@@ -97,7 +105,11 @@ def _check_compress_auto(body: Dict[str, Any]) -> None:
 
 
 def _check_decompress(body: Dict[str, Any]) -> None:
-    assert body == {"operation": "decompress", "status": "success", "result": {"tags": ["a", "b"], "n": None}}
+    assert body == {
+        "operation": "decompress",
+        "status": "success",
+        "result": {"tags": ["a", "b"], "n": None},
+    }
 
 
 def _check_optimize(body: Dict[str, Any]) -> None:
@@ -111,9 +123,16 @@ def _check_optimize_request(body: Dict[str, Any]) -> None:
     assert engine.decode(body["result"]) == USERS
     assert_stats(body["stats"], USERS, body["result"])
     assert body["meta"]["client_metadata"] == {"user": "u-1", "trace": [1, 2]}
-    assert set(body["token_stats"]["raw"]) == set(body["token_stats"]["optimized"]) == {"gpt-4o", "gpt-4"}
+    assert (
+        set(body["token_stats"]["raw"])
+        == set(body["token_stats"]["optimized"])
+        == {"gpt-4o", "gpt-4"}
+    )
     assert body["token_stats"]["raw"]["gpt-4o"]["bytes"] == compact_length(USERS)
-    assert body["token_stats"]["optimized"]["gpt-4o"]["tokens"] < body["token_stats"]["raw"]["gpt-4o"]["tokens"]
+    assert (
+        body["token_stats"]["optimized"]["gpt-4o"]["tokens"]
+        < body["token_stats"]["raw"]["gpt-4o"]["tokens"]
+    )
 
 
 def _check_optimize_request_text(body: Dict[str, Any]) -> None:
@@ -121,8 +140,12 @@ def _check_optimize_request_text(body: Dict[str, Any]) -> None:
     assert meta["auto_detected_json"] is True and meta["auto_detection_applied"] is True
     assert meta["embedded_json_count"] == 1 and meta["segments_schema"] == "text_with_ktof"
     (replacement,) = meta["replacements"]
-    assert PROMPT_WITH_JSON[replacement["start_offset"] : replacement["end_offset"]].startswith('{"items"')
-    assert body["result"].startswith("Summarise these records: ") and body["result"].endswith(" and answer briefly.")
+    assert PROMPT_WITH_JSON[replacement["start_offset"] : replacement["end_offset"]].startswith(
+        '{"items"'
+    )
+    assert body["result"].startswith("Summarise these records: ") and body["result"].endswith(
+        " and answer briefly."
+    )
     assert "items[3]" in body["result"]
     assert_stats(body["stats"], PROMPT_WITH_JSON, body["result"])
     assert "token_stats" not in body
@@ -147,7 +170,11 @@ def _check_prompts_encode(body: Dict[str, Any]) -> None:
 
 def _check_prompts_decode(body: Dict[str, Any]) -> None:
     assert body["operation"] == "prompts_decode" and body["result"] == USERS
-    assert body["meta"] == {"segments_schema": "text_with_ktof", "step": 3, "client_metadata": {"k": "v"}}
+    assert body["meta"] == {
+        "segments_schema": "text_with_ktof",
+        "step": 3,
+        "client_metadata": {"k": "v"},
+    }
     assert_stats(body["stats"], USERS, engine.encode(USERS))
 
 
@@ -155,7 +182,16 @@ def _check_openapi(body: Dict[str, Any]) -> None:
     assert body["openapi"].startswith("3.1")
 
 
-SUCCESS_CASES: List[Tuple[str, str, str, Optional[Dict[str, Any]], Optional[Type[BaseModel]], Callable[[Dict[str, Any]], None]]] = [
+SUCCESS_CASES: List[
+    Tuple[
+        str,
+        str,
+        str,
+        Optional[Dict[str, Any]],
+        Optional[Type[BaseModel]],
+        Callable[[Dict[str, Any]], None],
+    ]
+] = [
     ("health", "GET", "/", None, HealthResponse, _check_health),
     ("compress", "POST", "/v1/compress", {"data": USERS}, CompressResponse, _check_compress),
     (
@@ -166,18 +202,43 @@ SUCCESS_CASES: List[Tuple[str, str, str, Optional[Dict[str, Any]], Optional[Type
         CompressResponse,
         _check_compress_options,
     ),
-    ("compress-auto", "POST", "/v1/compress", {"data": USERS, "options": {"format": "auto", "model": "gpt-4o"}}, CompressResponse, _check_compress_auto),
-    ("decompress", "POST", "/v1/decompress", {"data": "tags[2]: a,b\nn: null", "options": {"indent": 2, "strict": True}}, DecompressResponse, _check_decompress),
+    (
+        "compress-auto",
+        "POST",
+        "/v1/compress",
+        {"data": USERS, "options": {"format": "auto", "model": "gpt-4o"}},
+        CompressResponse,
+        _check_compress_auto,
+    ),
+    (
+        "decompress",
+        "POST",
+        "/v1/decompress",
+        {"data": "tags[2]: a,b\nn: null", "options": {"indent": 2, "strict": True}},
+        DecompressResponse,
+        _check_decompress,
+    ),
     ("optimize", "POST", "/v1/optimize", {"data": USERS}, OptimizeResponse, _check_optimize),
     (
         "optimize-request",
         "POST",
         "/v1/optimize/request",
-        {"prompt": USERS, "metadata": {"user": "u-1", "trace": [1, 2]}, "token_models": ["gpt-4o", "gpt-4"]},
+        {
+            "prompt": USERS,
+            "metadata": {"user": "u-1", "trace": [1, 2]},
+            "token_models": ["gpt-4o", "gpt-4"],
+        },
         OptimizeRequestResponse,
         _check_optimize_request,
     ),
-    ("optimize-request-text", "POST", "/v1/optimize/request", {"prompt": PROMPT_WITH_JSON}, OptimizeRequestResponse, _check_optimize_request_text),
+    (
+        "optimize-request-text",
+        "POST",
+        "/v1/optimize/request",
+        {"prompt": PROMPT_WITH_JSON},
+        OptimizeRequestResponse,
+        _check_optimize_request_text,
+    ),
     (
         "optimize-request-no-detection",
         "POST",
@@ -186,7 +247,14 @@ SUCCESS_CASES: List[Tuple[str, str, str, Optional[Dict[str, Any]], Optional[Type
         OptimizeRequestResponse,
         _check_optimize_request_no_detection,
     ),
-    ("optimize-response", "POST", "/v1/optimize/response", {"ktof": engine.encode(USERS)}, OptimizeResponseResponse, _check_optimize_response),
+    (
+        "optimize-response",
+        "POST",
+        "/v1/optimize/response",
+        {"ktof": engine.encode(USERS)},
+        OptimizeResponseResponse,
+        _check_optimize_response,
+    ),
     (
         "prompts-encode",
         "POST",
@@ -199,7 +267,11 @@ SUCCESS_CASES: List[Tuple[str, str, str, Optional[Dict[str, Any]], Optional[Type
         "prompts-decode",
         "POST",
         "/v1/prompts/decode",
-        {"ktof": engine.encode(USERS), "replay_meta": {"segments_schema": "text_with_ktof", "step": 3}, "metadata": {"k": "v"}},
+        {
+            "ktof": engine.encode(USERS),
+            "replay_meta": {"segments_schema": "text_with_ktof", "step": 3},
+            "metadata": {"k": "v"},
+        },
         PromptDecodeResponse,
         _check_prompts_decode,
     ),
@@ -231,7 +303,8 @@ def test_endpoint_answers_alike_on_both_hosts(
 def test_every_contract_route_is_covered() -> None:
     covered = {(method, path) for _, method, path, *_ in SUCCESS_CASES}
     contract = {
-        ("GET", "/"), ("POST", "/v1/compress"), ("POST", "/v1/decompress"), ("POST", "/v1/optimize"),
+        ("GET", "/"), ("POST", "/v1/compress"), ("POST", "/v1/decompress"),
+        ("POST", "/v1/optimize"),
         ("POST", "/v1/optimize/request"), ("POST", "/v1/optimize/response"),
         ("POST", "/v1/prompts/encode"), ("POST", "/v1/prompts/decode"),
     }  # fmt: skip
@@ -239,7 +312,9 @@ def test_every_contract_route_is_covered() -> None:
 
 
 def test_typed_response_reads_like_a_dict(embedded_http: httpx.Client) -> None:
-    answer = OptimizeResponse.model_validate(embedded_http.post("/v1/optimize", json={"data": USERS}).json())
+    answer = OptimizeResponse.model_validate(
+        embedded_http.post("/v1/optimize", json={"data": USERS}).json()
+    )
     assert answer["result"] == answer.result and answer.get("stats") is answer.stats
     assert answer.get("meta", "absent") == "absent" and "meta" not in answer and "stats" in answer
     with pytest.raises(KeyError):
@@ -251,21 +326,98 @@ def test_typed_response_reads_like_a_dict(embedded_http: httpx.Client) -> None:
 # ---------------------------------------------------------------------------------------------
 
 ERROR_CASES: List[Tuple[str, str, str, Dict[str, Any], int, str]] = [
-    ("malformed-ktof-count", "POST", "/v1/decompress", {"json": {"data": "tags[3]: a,b"}}, 400, "ktof_decode_error"),
-    ("malformed-ktof-row", "POST", "/v1/decompress", {"json": {"data": "users[2]{id,name}:\n  1,Ada\n  2"}}, 400, "ktof_decode_error"),
-    ("malformed-ktof-indent", "POST", "/v1/optimize/response", {"json": {"ktof": "a:\n  b: 1\n   c: 2"}}, 400, "ktof_decode_error"),
-    ("malformed-ktof-quote", "POST", "/v1/prompts/decode", {"json": {"ktof": 'a: "open'}}, 400, "ktof_decode_error"),
-    ("bad-delimiter", "POST", "/v1/compress", {"json": {"data": [1], "options": {"delimiter": ";"}}}, 400, "invalid_option"),
-    ("bad-length-marker", "POST", "/v1/optimize", {"json": {"data": [1], "options": {"length_marker": "*"}}}, 400, "invalid_option"),
+    (
+        "malformed-ktof-count",
+        "POST",
+        "/v1/decompress",
+        {"json": {"data": "tags[3]: a,b"}},
+        400,
+        "ktof_decode_error",
+    ),
+    (
+        "malformed-ktof-row",
+        "POST",
+        "/v1/decompress",
+        {"json": {"data": "users[2]{id,name}:\n  1,Ada\n  2"}},
+        400,
+        "ktof_decode_error",
+    ),
+    (
+        "malformed-ktof-indent",
+        "POST",
+        "/v1/optimize/response",
+        {"json": {"ktof": "a:\n  b: 1\n   c: 2"}},
+        400,
+        "ktof_decode_error",
+    ),
+    (
+        "malformed-ktof-quote",
+        "POST",
+        "/v1/prompts/decode",
+        {"json": {"ktof": 'a: "open'}},
+        400,
+        "ktof_decode_error",
+    ),
+    (
+        "bad-delimiter",
+        "POST",
+        "/v1/compress",
+        {"json": {"data": [1], "options": {"delimiter": ";"}}},
+        400,
+        "invalid_option",
+    ),
+    (
+        "bad-length-marker",
+        "POST",
+        "/v1/optimize",
+        {"json": {"data": [1], "options": {"length_marker": "*"}}},
+        400,
+        "invalid_option",
+    ),
     ("unknown-route", "POST", "/v1/nope", {"json": {}}, 404, "not_found"),
     ("wrong-method", "GET", "/v1/compress", {}, 405, "method_not_allowed"),
     ("missing-field", "POST", "/v1/compress", {"json": {"options": {}}}, 422, "validation_error"),
-    ("indent-zero", "POST", "/v1/compress", {"json": {"data": 1, "options": {"indent": 0}}}, 422, "validation_error"),
+    (
+        "indent-zero",
+        "POST",
+        "/v1/compress",
+        {"json": {"data": 1, "options": {"indent": 0}}},
+        422,
+        "validation_error",
+    ),
     ("wrong-type", "POST", "/v1/decompress", {"json": {"data": 123}}, 422, "validation_error"),
-    ("bool-as-indent", "POST", "/v1/decompress", {"json": {"data": "a: 1", "options": {"indent": True}}}, 422, "validation_error"),
-    ("unknown-format", "POST", "/v1/compress", {"json": {"data": 1, "options": {"format": "csv"}}}, 422, "validation_error"),
-    ("unknown-field", "POST", "/v1/prompts/decode", {"json": {"ktof": "a: 1", "extra": 1}}, 422, "validation_error"),
-    ("not-json", "POST", "/v1/compress", {"content": b'{"data": ', "headers": {"content-type": "application/json"}}, 422, "validation_error"),
+    (
+        "bool-as-indent",
+        "POST",
+        "/v1/decompress",
+        {"json": {"data": "a: 1", "options": {"indent": True}}},
+        422,
+        "validation_error",
+    ),
+    (
+        "unknown-format",
+        "POST",
+        "/v1/compress",
+        {"json": {"data": 1, "options": {"format": "csv"}}},
+        422,
+        "validation_error",
+    ),
+    (
+        "unknown-field",
+        "POST",
+        "/v1/prompts/decode",
+        {"json": {"ktof": "a: 1", "extra": 1}},
+        422,
+        "validation_error",
+    ),
+    (
+        "not-json",
+        "POST",
+        "/v1/compress",
+        {"content": b'{"data": ', "headers": {"content-type": "application/json"}},
+        422,
+        "validation_error",
+    ),
     ("empty-body", "POST", "/v1/optimize/request", {"content": b""}, 422, "validation_error"),
     ("array-body", "POST", "/v1/compress", {"json": [1, 2]}, 422, "validation_error"),
 ]
@@ -301,7 +453,9 @@ def test_error_answers_alike_on_both_hosts(
 
 
 def test_malformed_ktof_points_at_the_line_and_column(kaizen_http: httpx.Client) -> None:
-    response = kaizen_http.post("/v1/decompress", json={"data": "users[2]{id,name}:\n  1,Ada\n  2,Bob\nn[3]: 1,2"})
+    response = kaizen_http.post(
+        "/v1/decompress", json={"data": "users[2]{id,name}:\n  1,Ada\n  2,Bob\nn[3]: 1,2"}
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["line"] == 4 and body["detail"].startswith("Malformed KTOF at line 4, column ")
@@ -310,7 +464,11 @@ def test_malformed_ktof_points_at_the_line_and_column(kaizen_http: httpx.Client)
 def test_validation_error_locates_the_field(kaizen_http: httpx.Client) -> None:
     response = kaizen_http.post("/v1/compress", json={"data": 1, "options": {"indent": 0}})
     assert response.json()["detail"] == [
-        {"loc": ["body", "options", "indent"], "msg": "Input should be greater than or equal to 1", "type": "greater_than_equal"}
+        {
+            "loc": ["body", "options", "indent"],
+            "msg": "Input should be greater than or equal to 1",
+            "type": "greater_than_equal",
+        }
     ]
 
 
@@ -323,15 +481,19 @@ SMALL_LIMIT = 4096
 
 
 @pytest.fixture(scope="module")
-def guarded_hosts(kaizen_server_factory: Callable[..., Any]) -> Iterator[Tuple[httpx.Client, httpx.Client]]:
+def guarded_hosts(
+    kaizen_server_factory: Callable[..., Any],
+) -> Iterator[Tuple[httpx.Client, httpx.Client]]:
     """Both hosts with API keys and a 4 KiB body limit."""
     settings = RouterSettings(api_keys=frozenset(API_KEYS), max_body_bytes=SMALL_LIMIT)
     server = kaizen_server_factory(
-        args=["--max-body-bytes", str(SMALL_LIMIT)], env={"KAIZEN_SERVER_API_KEYS": " key-one, key-two ,"}
+        args=["--max-body-bytes", str(SMALL_LIMIT)],
+        env={"KAIZEN_SERVER_API_KEYS": " key-one, key-two ,"},
     )
-    with httpx.Client(transport=EmbeddedTransport(settings), base_url=EMBEDDED_BASE_URL) as embedded, httpx.Client(
-        base_url=server.base_url
-    ) as remote:
+    with (
+        httpx.Client(transport=EmbeddedTransport(settings), base_url=EMBEDDED_BASE_URL) as embedded,
+        httpx.Client(base_url=server.base_url) as remote,
+    ):
         yield embedded, remote
 
 
@@ -345,8 +507,12 @@ def guarded_hosts(kaizen_server_factory: Callable[..., Any]) -> Iterator[Tuple[h
         pytest.param({"x-api-key": "key-one"}, 200, id="first-key"),
     ],
 )
-def test_api_keys(guarded_hosts: Tuple[httpx.Client, httpx.Client], headers: Dict[str, str], status: int) -> None:
-    embedded, server = send_both(*guarded_hosts, "POST", "/v1/compress", json={"data": USERS}, headers=headers)
+def test_api_keys(
+    guarded_hosts: Tuple[httpx.Client, httpx.Client], headers: Dict[str, str], status: int
+) -> None:
+    embedded, server = send_both(
+        *guarded_hosts, "POST", "/v1/compress", json={"data": USERS}, headers=headers
+    )
     body = assert_same_answer(embedded, server)
     assert embedded.status_code == status
     if status == 401:
@@ -360,24 +526,37 @@ def test_unknown_route_needs_a_key_too(guarded_hosts: Tuple[httpx.Client, httpx.
 
 
 @pytest.mark.parametrize("size", [SMALL_LIMIT + 1, 10 * SMALL_LIMIT, 2 * 1024 * 1024])
-def test_body_over_the_limit_is_413(guarded_hosts: Tuple[httpx.Client, httpx.Client], size: int) -> None:
+def test_body_over_the_limit_is_413(
+    guarded_hosts: Tuple[httpx.Client, httpx.Client], size: int
+) -> None:
     payload = json.dumps({"data": "x" * size}).encode()
-    embedded, server = send_both(*guarded_hosts, "POST", "/v1/compress", content=payload, headers={"x-api-key": "key-one"})
+    embedded, server = send_both(
+        *guarded_hosts, "POST", "/v1/compress", content=payload, headers={"x-api-key": "key-one"}
+    )
     body = assert_same_answer(embedded, server)
     assert embedded.status_code == 413 and body["code"] == "payload_too_large"
     assert str(SMALL_LIMIT) in body["detail"]
-    assert guarded_hosts[1].post("/v1/compress", json={"data": 1}, headers={"x-api-key": "key-one"}).status_code == 200
+    assert (
+        guarded_hosts[1]
+        .post("/v1/compress", json={"data": 1}, headers={"x-api-key": "key-one"})
+        .status_code
+        == 200
+    )
 
 
 def test_body_at_the_limit_is_accepted(guarded_hosts: Tuple[httpx.Client, httpx.Client]) -> None:
     prefix, suffix = b'{"data":"', b'"}'
     payload = prefix + b"x" * (SMALL_LIMIT - len(prefix) - len(suffix)) + suffix
     assert len(payload) == SMALL_LIMIT
-    embedded, server = send_both(*guarded_hosts, "POST", "/v1/compress", content=payload, headers={"x-api-key": "key-one"})
+    embedded, server = send_both(
+        *guarded_hosts, "POST", "/v1/compress", content=payload, headers={"x-api-key": "key-one"}
+    )
     assert assert_same_answer(embedded, server)["result"] == "x" * (SMALL_LIMIT - 11)
 
 
-def test_chunked_body_over_the_limit_is_413(guarded_hosts: Tuple[httpx.Client, httpx.Client]) -> None:
+def test_chunked_body_over_the_limit_is_413(
+    guarded_hosts: Tuple[httpx.Client, httpx.Client],
+) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"data":"'
         for _ in range(64):
@@ -397,9 +576,13 @@ def test_chunked_body_over_the_limit_is_413(guarded_hosts: Tuple[httpx.Client, h
 
 
 def test_request_id_is_echoed(kaizen_http: httpx.Client) -> None:
-    response = kaizen_http.post("/v1/compress", json={"data": 1}, headers={"X-Request-ID": "req-123"})
+    response = kaizen_http.post(
+        "/v1/compress", json={"data": 1}, headers={"X-Request-ID": "req-123"}
+    )
     assert response.headers["x-request-id"] == "req-123"
-    error = kaizen_http.post("/v1/decompress", json={"data": "a[2]: 1"}, headers={"X-Request-ID": "req-456"})
+    error = kaizen_http.post(
+        "/v1/decompress", json={"data": "a[2]: 1"}, headers={"X-Request-ID": "req-456"}
+    )
     assert error.headers["x-request-id"] == "req-456" and error.json()["request_id"] == "req-456"
 
 
@@ -415,7 +598,8 @@ def test_openapi_document_lists_every_endpoint(kaizen_http: httpx.Client) -> Non
     assert document["openapi"] == "3.1.0"
     paths = document["paths"]
     assert set(paths) == {
-        "/", "/openapi.json", "/v1/compress", "/v1/decompress", "/v1/optimize", "/v1/optimize/request",
+        "/", "/openapi.json", "/v1/compress", "/v1/decompress", "/v1/optimize",
+        "/v1/optimize/request",
         "/v1/optimize/response", "/v1/prompts/encode", "/v1/prompts/decode",
     }  # fmt: skip
     schemas = document["components"]["schemas"]
@@ -424,7 +608,13 @@ def test_openapi_document_lists_every_endpoint(kaizen_http: httpx.Client) -> Non
             refs = json.dumps(operation)
             for name in [part.split('"')[0] for part in refs.split("#/components/schemas/")[1:]]:
                 assert name in schemas, (path, name)
-    encode_request = schemas[paths["/v1/compress"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    encode_request = schemas[
+        paths["/v1/compress"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+            "$ref"
+        ].rsplit("/", 1)[1]
+    ]
     assert set(encode_request["properties"]) == {"data", "options"}
-    assert {"format", "model", "delimiter", "indent", "length_marker"} <= set(schemas["EncodeOptions"]["properties"])
+    assert {"format", "model", "delimiter", "indent", "length_marker"} <= set(
+        schemas["EncodeOptions"]["properties"]
+    )
     assert set(paths["/v1/decompress"]["post"]["responses"]) >= {"200", "400", "401", "413", "422"}

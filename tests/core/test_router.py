@@ -1,4 +1,4 @@
-"""`kaizen_core.router` called directly: routing, options, keys, request ids, the OpenAPI document."""
+"""`kaizen_core.router` called directly: routing, options, keys, request ids, OpenAPI."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any, Dict
 import pytest
 
 from kaizen_core import engine, router
-from kaizen_core.router import Reply, RouterSettings, handle, is_authorized, request_id_for, requires_api_key
+from kaizen_core.router import (
+    Reply,
+    RouterSettings,
+    handle,
+    is_authorized,
+    request_id_for,
+    requires_api_key,
+)
 
 
 def post(path: str, body: Any, **kwargs: Any) -> Reply:
@@ -17,7 +24,11 @@ def post(path: str, body: Any, **kwargs: Any) -> Reply:
 
 def test_reply_is_a_tuple_of_status_headers_body() -> None:
     status, headers, body = handle("GET", "/", {"x-request-id": "r1"}, b"")
-    assert status == 200 and ("x-request-id", "r1") in headers and ("content-type", "application/json") in headers
+    assert (
+        status == 200
+        and ("x-request-id", "r1") in headers
+        and ("content-type", "application/json") in headers
+    )
     assert json.loads(body)["message"] == router.HEALTH_MESSAGE
 
 
@@ -52,22 +63,32 @@ def test_prompt_endpoints_default_to_the_adaptive_format() -> None:
     rows = [{"id": i, "note": f"n{i}"} for i in range(20)]
     adaptive = post("/v1/prompts/encode", {"prompt": rows}).json()["result"]
     assert adaptive == engine.encode(rows, format="auto")
-    spec = post("/v1/prompts/encode", {"prompt": rows, "options": {"format": "toon"}}).json()["result"]
+    spec = post("/v1/prompts/encode", {"prompt": rows, "options": {"format": "toon"}}).json()[
+        "result"
+    ]
     assert spec == engine.encode(rows)
 
 
 def test_compress_and_optimize_default_to_the_spec_format() -> None:
     data = {"t": [{"a": 1, "b": "x y"}, {"a": 2, "b": "z"}]}
-    assert post("/v1/compress", {"data": data}).json()["result"] == engine.encode(data, format="toon")
-    assert post("/v1/optimize", {"data": data}).json()["result"] == engine.encode(data, format="toon")
+    assert post("/v1/compress", {"data": data}).json()["result"] == engine.encode(
+        data, format="toon"
+    )
+    assert post("/v1/optimize", {"data": data}).json()["result"] == engine.encode(
+        data, format="toon"
+    )
 
 
 def test_decode_options_are_honoured() -> None:
     text = "a:\n    b: 1"
-    assert post("/v1/decompress", {"data": text, "options": {"indent": 4}}).json()["result"] == {"a": {"b": 1}}
+    assert post("/v1/decompress", {"data": text, "options": {"indent": 4}}).json()["result"] == {
+        "a": {"b": 1}
+    }
     odd = "a:\n   b: 1"
     assert post("/v1/decompress", {"data": odd}).status == 400
-    assert post("/v1/decompress", {"data": odd, "options": {"strict": False}}).json()["result"] == {"a": {"b": 1}}
+    assert post("/v1/decompress", {"data": odd, "options": {"strict": False}}).json()["result"] == {
+        "a": {"b": 1}
+    }
 
 
 def test_empty_token_models_gives_empty_token_stats_and_absent_gives_none() -> None:
@@ -114,10 +135,17 @@ def test_router_settings_apply_without_a_server() -> None:
     settings = RouterSettings(api_keys=frozenset({"k"}), max_body_bytes=16)
     assert handle("POST", "/v1/compress", {}, b'{"data": 1}', settings=settings).status == 401
     assert handle("GET", "/", {}, b"", settings=settings).status == 200
-    big = handle("POST", "/v1/compress", {"x-api-key": "k"}, b'{"data": "0123456789"}', settings=settings)
+    big = handle(
+        "POST", "/v1/compress", {"x-api-key": "k"}, b'{"data": "0123456789"}', settings=settings
+    )
     assert big.status == 413 and big.json()["code"] == "payload_too_large"
     unlimited = RouterSettings(max_body_bytes=None)
-    assert handle("POST", "/v1/compress", {}, json.dumps({"data": "x" * 100}).encode(), settings=unlimited).status == 200
+    assert (
+        handle(
+            "POST", "/v1/compress", {}, json.dumps({"data": "x" * 100}).encode(), settings=unlimited
+        ).status
+        == 200
+    )
 
 
 def test_openapi_document_is_cached_and_generated_from_the_models() -> None:
@@ -128,4 +156,8 @@ def test_openapi_document_is_cached_and_generated_from_the_models() -> None:
     assert options["format"]["anyOf"][0]["enum"] == ["toon", "auto"]
     operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(operation_ids) == len(set(operation_ids)) == 9
-    assert document["components"]["securitySchemes"]["ApiKeyHeader"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    assert document["components"]["securitySchemes"]["ApiKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+    }

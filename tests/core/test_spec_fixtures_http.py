@@ -14,7 +14,9 @@ from typing import Any, Dict, List, Tuple
 import httpx
 import pytest
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "toon-spec-v4" / "fixtures"
+FIXTURES_DIR = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "toon-spec-v4" / "fixtures"
+)
 SPEC_CASE_COUNT = 516
 
 # Cases allowed to fail, with the reason (the spec's optional lenient cases only). Empty: the
@@ -56,13 +58,17 @@ def check_case(client: httpx.Client, kind: str, case: Dict[str, Any]) -> None:
     """Assert one fixture case through the HTTP contract."""
     options = case.get("options", {})
     if kind == "encode":
-        response = client.post("/v1/compress", json={"data": case["input"], "options": _encode_options(options)})
+        response = client.post(
+            "/v1/compress", json={"data": case["input"], "options": _encode_options(options)}
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["operation"] == "compress" and body["status"] == "success"
         assert body["result"] == case["expected"]
         return
-    response = client.post("/v1/decompress", json={"data": case["input"], "options": _decode_options(options)})
+    response = client.post(
+        "/v1/decompress", json={"data": case["input"], "options": _decode_options(options)}
+    )
     if case.get("shouldError"):
         assert response.status_code == 400, response.text
         body = response.json()
@@ -81,7 +87,13 @@ def test_all_spec_cases_are_present(spec_fixtures_dir: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "case"),
-    [pytest.param(kind, case, id=case_id) for kind, case_id, case in CASES if case_id not in KNOWN_DEVIATIONS],
+    [
+        pytest.param(kind, case, id=case_id)
+        for kind, case_id, case in CASES
+        if case_id not in KNOWN_DEVIATIONS
+    ],
 )
-def test_spec_case(kaizen_http: httpx.Client, spec_fixtures_dir: Path, kind: str, case: Dict[str, Any]) -> None:
+def test_spec_case(
+    kaizen_http: httpx.Client, spec_fixtures_dir: Path, kind: str, case: Dict[str, Any]
+) -> None:
     check_case(kaizen_http, kind, case)
