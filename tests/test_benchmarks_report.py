@@ -1,0 +1,88 @@
+"""The benchmark's target checks and report say what was measured, met or not, never more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.latency import LatencyResult, chat_prompt, prompt_bytes
+from benchmarks.report import render_markdown, write_chart
+from benchmarks.speed import SpeedRow, StreamResult
+from benchmarks.targets import Results, check_targets
+from benchmarks.timing import percentiles
+from benchmarks.tokens import TokenRow
+
+ALL_EXACT = {"pretty_json": True, "compact_json": True, "toon": True, "ours": True}
+
+
+def _row(name: str, compact: int, toon: int, ours: int, tokenizer: str = "o200k_base") -> TokenRow:
+    tokens = {"pretty_json": compact * 2, "compact_json": compact, "toon": toon, "ours": ours}
+    return TokenRow(name, tokenizer, tokens, dict(ALL_EXACT))
+
+
+def _by_name(results: Results) -> dict[str, object]:
+    return {target.name: target for target in check_targets(results)}
+
+
+def test_a_dataset_over_the_best_baseline_fails_the_per_dataset_target() -> None:
+    results = Results(tokens=[_row("a", 100, 80, 70), _row("b", 100, 120, 101)])
+    target = next(t for t in check_targets(results) if t.name.startswith("every dataset"))
+    assert target.met is False
+    assert "over on b" in target.measured
+
+
+def test_total_target_needs_ten_percent_under_the_minima() -> None:
+    close = Results(tokens=[_row("a", 100, 80, 75)])
+    far = Results(tokens=[_row("a", 100, 80, 72)])
+    total = "total ours <= 0.9 x sum of per-dataset minima (o200k_base)"
+    assert _by_name(close)[total].met is False
+    assert _by_name(far)[total].met is True
+
+
+def test_one_inexact_round_trip_fails_the_round_trip_target() -> None:
+    row = _row("a", 100, 80, 70)
+    row.round_trip["toon"] = False
+    target = _by_name(Results(tokens=[row]))["round trip exact on every dataset, every representation"]
+    assert target.met is False
+    assert "a/toon/o200k_base" in target.measured
+
+
+def test_unmeasured_parts_are_reported_as_not_measured() -> None:
+    targets = check_targets(Results(tokens=[_row("a", 100, 80, 70)]))
+    unmeasured = [t for t in targets if t.met is None]
+    assert {t.measured for t in unmeasured} == {"not measured"}
+    assert len(unmeasured) == 2  # streaming decode and embedded latency
+
+
+def test_stream_latency_and_throughput_targets() -> None:
+    results = Results(
+        speed=[
+            SpeedRow("table", True, {"json.dumps": 1.0, "toon_format.encode": 5.0, "ours toon": 0.9, "ours auto": 2.0}, {}),
+            SpeedRow("nested", False, {"json.dumps": 1.0, "toon_format.encode": 5.0, "ours toon": 9.0, "ours auto": 9.0}, {}),
+        ],
+        stream=StreamResult(1000, 8, 5000, 40000, 0.010, 0.025, 1000, True),
+        latency=[LatencyResult("embedded", "KaizenEncode + KaizenDecode", 100, 0.0008, 0.002, True)],
+    )
+    targets = check_targets(results)
+    stream = next(t for t in targets if t.name.startswith("stream decode"))
+    assert stream.met is False and "2.50 x" in stream.measured
+    latency = next(t for t in targets if t.name.startswith("embedded"))
+    assert latency.met is True
+    throughput = [t for t in targets if t.name.startswith("encode throughput")]
+    assert [t.met for t in throughput] == [True, False]  # ours toon 1.11 x, ours auto 0.50 x; nested not counted
+
+
+def test_report_shows_targets_tokens_and_notes(tmp_path: Path) -> None:
+    results = Results(tokens=[_row("github-repos", 11_640, 8_937, 8_900)], notes=["something was skipped"])
+    markdown = render_markdown(results, seconds=1.0)
+    assert "## Targets" in markdown
+    assert "| github-repos | 23,280 | 11,640 | 8,937 | 8,900 |" in markdown
+    assert "| compact JSON | 11,640 | 11,640 | +0 |" in markdown
+    assert "- something was skipped" in markdown
+    assert write_chart(results, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_percentiles_and_prompt_size() -> None:
+    cuts = percentiles([float(n) for n in range(1, 101)])
+    assert cuts[50] == 50.5 and 95 <= cuts[95] <= 96
+    assert 1800 <= prompt_bytes(chat_prompt()) <= 2048
