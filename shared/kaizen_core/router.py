@@ -5,6 +5,12 @@
 :class:`~kaizen_core.transports.EmbeddedTransport` and the ASGI app of ``kaizen serve``
 (:mod:`kaizen_core.server`). Every envelope and error shape of CONTRACT.md is produced here and
 nowhere else, so the two hosts answer byte for byte alike.
+
+Error bodies are ``{"detail", "code", "request_id"}`` (400 decode errors add ``line`` and
+``column``). Codes: ``ktof_decode_error``, ``invalid_option``, ``encode_error``,
+``unrepresentable_value`` (400), ``unauthorized`` (401), ``not_found`` (404),
+``method_not_allowed`` (405), ``payload_too_large`` (413), ``validation_error`` (422, ``detail``
+is FastAPI's list of ``{"loc", "msg", "type"}``); ``kaizen serve`` adds ``internal_error`` (500).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import hmac
 import json
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Type
 
 from pydantic import BaseModel, ValidationError
@@ -44,6 +50,7 @@ from .models import (
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_SETTINGS",
     "HEALTH_MESSAGE",
     "Reply",
     "RouterSettings",
@@ -51,8 +58,11 @@ __all__ = [
     "handle",
     "is_authorized",
     "openapi_document",
+    "openapi_document_bytes",
     "request_id_for",
     "requires_api_key",
+    "too_large_reply",
+    "unauthorized_reply",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -66,8 +76,11 @@ _JSON_HEADERS = (("content-type", "application/json"),)
 class RouterSettings:
     """What a host configures: accepted API keys (empty = open) and the body size limit."""
 
-    api_keys: frozenset = frozenset()
+    api_keys: frozenset[str] = field(default=frozenset(), repr=False)
     max_body_bytes: Optional[int] = DEFAULT_MAX_BODY_BYTES
+
+    def __repr__(self) -> str:  # never print the keys themselves
+        return f"RouterSettings(api_keys={len(self.api_keys)}, max_body_bytes={self.max_body_bytes})"
 
 
 DEFAULT_SETTINGS = RouterSettings()

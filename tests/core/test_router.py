@@ -161,3 +161,8 @@ def test_openapi_document_is_cached_and_generated_from_the_models() -> None:
         "in": "header",
         "name": "x-api-key",
     }
+
+
+def test_settings_repr_hides_the_keys() -> None:
+    settings = RouterSettings(api_keys=frozenset({"top-secret"}), max_body_bytes=5)
+    assert repr(settings) == "RouterSettings(api_keys=1, max_body_bytes=5)"
