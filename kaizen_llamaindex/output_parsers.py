@@ -33,6 +33,7 @@ Write only the KTOF, with no explanation."""
 
 EXAMPLE_INTRO = "The answer must have this shape (values are examples):"
 
+_BLANK = " \t\r\n"
 _FENCE = re.compile(r"```[ \t]*(?P<lang>[A-Za-z0-9_-]*)[ \t]*\n(?P<body>.*?)(?:\n[ \t]*```|\Z)", re.S)
 
 
@@ -155,9 +156,10 @@ def _extract_body(output: str) -> tuple[str, int]:
         start, body = match.start("body"), match.group("body")
     else:
         start, body = 0, output
-    stripped = body.lstrip()
+    # ASCII whitespace only: other Unicode spaces can be part of an unquoted KTOF key or value.
+    stripped = body.lstrip(_BLANK)
     start += len(body) - len(stripped)
-    return stripped.rstrip(), start
+    return stripped.rstrip(_BLANK), start
 
 
 def _position_in_output(output: str, offset: int, line: int, column: int) -> tuple[int, int]:
