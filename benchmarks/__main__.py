@@ -1,11 +1,11 @@
-"""``python -m benchmarks`` (``make bench``): measure tokens and speed, write results.md and savings.png."""
+"""``python -m benchmarks`` (``make bench``): measure tokens and speed, write report and chart."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -22,24 +22,43 @@ OUTPUT_DIR = Path(__file__).resolve().parent
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--size", choices=("full", "small"), default="full", help="dataset sizes (small: a quick check)")
-    parser.add_argument("--repeat", type=int, default=5, help="timeit repeats per measurement (median reported)")
+    parser.add_argument(
+        "--size",
+        choices=("full", "small"),
+        default="full",
+        help="dataset sizes (small: a quick check)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timeit repeats per measurement (median reported)"
+    )
     parser.add_argument("--iterations", type=int, default=500, help="latency rounds per mode")
-    parser.add_argument("--no-server", action="store_true", help="skip the latency through `kaizen serve`")
-    parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR, help="where results.md and savings.png go")
+    parser.add_argument(
+        "--no-server", action="store_true", help="skip the latency through `kaizen serve`"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=OUTPUT_DIR, help="where results.md and savings.png go"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     return parser.parse_args(argv)
 
 
-def _measure_latencies(results: Results, options: argparse.Namespace, step: Callable[[str], None]) -> None:
-    """Latency rows: LangChain components and the bare client, embedded and through `kaizen serve`."""
+def _measure_latencies(
+    results: Results, options: argparse.Namespace, step: Callable[[str], None]
+) -> None:
+    """Latency rows: LangChain components and the bare client, embedded and served."""
 
     def both(mode: str, base_url: str | None) -> None:
         for component in COMPONENTS:
             try:
-                results.latency.append(measure_latency(mode, base_url, component=component, iterations=options.iterations))
+                results.latency.append(
+                    measure_latency(
+                        mode, base_url, component=component, iterations=options.iterations
+                    )
+                )
             except ImportError as error:
-                results.notes.append(f"{mode} latency of the {component} round not measured: {error}")
+                results.notes.append(
+                    f"{mode} latency of the {component} round not measured: {error}"
+                )
         step(f"{mode} latency measured")
 
     both("embedded", None)

@@ -1,4 +1,4 @@
-"""Benchmark datasets in the shapes of the TOON project's token benchmark, generated with a fixed seed.
+"""Benchmark datasets in the shapes of the TOON project's token benchmark, from a fixed seed.
 
 Every generator takes an explicit ``random.Random`` so the same seed always yields the same data
 (Python guarantees the ``random`` sequence for a given seed across platforms and versions).
@@ -25,41 +25,152 @@ GITHUB_REPOS_PATH = REPO_ROOT.parent / "shared" / "data" / "github-repos.json"
 DatasetKind = Literal["value", "transcript"]
 
 FIRST_NAMES = (
-    "Ada", "Alan", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances", "Edsger",
-    "Radia", "Tim", "Katherine", "John", "Sophie", "Niklaus", "Hedy", "Donald", "Joan", "Guido",
-    "Anita", "Bjarne", "Shafi", "Yukihiro", "Carol", "Leslie", "Mary", "Vint", "Jean", "Whitfield",
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Barbara",
+    "Ken",
+    "Margaret",
+    "Dennis",
+    "Frances",
+    "Edsger",
+    "Radia",
+    "Tim",
+    "Katherine",
+    "John",
+    "Sophie",
+    "Niklaus",
+    "Hedy",
+    "Donald",
+    "Joan",
+    "Guido",
+    "Anita",
+    "Bjarne",
+    "Shafi",
+    "Yukihiro",
+    "Carol",
+    "Leslie",
+    "Mary",
+    "Vint",
+    "Jean",
+    "Whitfield",
 )
 LAST_NAMES = (
-    "Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie",
-    "Allen", "Dijkstra", "Perlman", "Berners-Lee", "Johnson", "McCarthy", "Wilson", "Wirth",
-    "Lamarr", "Knuth", "Clarke", "van Rossum", "Borg", "Stroustrup", "Goldwasser", "Matsumoto",
-    "Shaw", "Lamport", "Keller", "Cerf", "Bartik", "Diffie",
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Liskov",
+    "Thompson",
+    "Hamilton",
+    "Ritchie",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+    "Berners-Lee",
+    "Johnson",
+    "McCarthy",
+    "Wilson",
+    "Wirth",
+    "Lamarr",
+    "Knuth",
+    "Clarke",
+    "van Rossum",
+    "Borg",
+    "Stroustrup",
+    "Goldwasser",
+    "Matsumoto",
+    "Shaw",
+    "Lamport",
+    "Keller",
+    "Cerf",
+    "Bartik",
+    "Diffie",
 )
 MAIL_DOMAINS = ("example.com", "mail.test", "corp.example", "inbox.example.org", "dev.test")
 DEPARTMENTS = ("Engineering", "Sales", "Marketing", "HR", "Operations", "Finance")
 PRODUCT_NAMES = (
-    "Wireless Mouse", "USB Cable", "Laptop Stand", "Keyboard", "Webcam", "Headphones", "Monitor",
+    "Wireless Mouse",
+    "USB Cable",
+    "Laptop Stand",
+    "Keyboard",
+    "Webcam",
+    "Headphones",
+    "Monitor",
     "Desk Lamp",
 )
 ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
 ENDPOINTS = ("/api/users", "/api/orders", "/api/products", "/api/auth", "/api/payments")
 ERROR_MESSAGES = (
-    "Database connection timeout", "Invalid authentication token", "Resource not found",
-    "Internal server error", "Rate limit exceeded",
+    "Database connection timeout",
+    "Invalid authentication token",
+    "Resource not found",
+    "Internal server error",
+    "Rate limit exceeded",
 )
 LOREM = (
-    "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
-    "eiusmod", "tempor", "incididunt", "labore", "dolore", "magna", "aliqua", "enim", "minim",
-    "veniam", "quis", "nostrud", "exercitation", "ullamco", "laboris", "nisi", "aliquip",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "labore",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
 )
 NOUNS = (
-    "checkout", "search", "banner", "profile", "invoice", "cart", "avatar", "dashboard", "export",
-    "onboarding", "billing", "sidebar", "inbox", "widget", "report", "calendar", "upload", "feed",
+    "checkout",
+    "search",
+    "banner",
+    "profile",
+    "invoice",
+    "cart",
+    "avatar",
+    "dashboard",
+    "export",
+    "onboarding",
+    "billing",
+    "sidebar",
+    "inbox",
+    "widget",
+    "report",
+    "calendar",
+    "upload",
+    "feed",
 )
 CITIES = (
-    ("Lisbon", "Portugal"), ("Osaka", "Japan"), ("Nairobi", "Kenya"), ("Austin", "United States"),
-    ("Lyon", "France"), ("Kraków", "Poland"), ("Recife", "Brazil"), ("Pune", "India"),
-    ("Tromsø", "Norway"), ("Cork", "Ireland"), ("Perth", "Australia"), ("Québec", "Canada"),
+    ("Lisbon", "Portugal"),
+    ("Osaka", "Japan"),
+    ("Nairobi", "Kenya"),
+    ("Austin", "United States"),
+    ("Lyon", "France"),
+    ("Kraków", "Poland"),
+    ("Recife", "Brazil"),
+    ("Pune", "India"),
+    ("Tromsø", "Norway"),
+    ("Cork", "Ireland"),
+    ("Perth", "Australia"),
+    ("Québec", "Canada"),
 )
 PLANS = (("free", 0), ("starter", 15), ("pro", 40), ("enterprise", 120))
 
@@ -95,7 +206,9 @@ def _phone(rng: random.Random) -> str:
 
 
 def _recent(rng: random.Random, days: int) -> datetime:
-    return REFERENCE_TIME - timedelta(seconds=rng.randint(0, days * 86400), milliseconds=rng.randint(0, 999))
+    return REFERENCE_TIME - timedelta(
+        seconds=rng.randint(0, days * 86400), milliseconds=rng.randint(0, 999)
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -112,15 +225,17 @@ def employees(rng: random.Random, count: int) -> dict[str, Any]:
     rows = []
     for index in range(count):
         name = _full_name(rng)
-        rows.append({
-            "id": index + 1,
-            "name": name,
-            "email": _email(rng, name),
-            "department": DEPARTMENTS[index % len(DEPARTMENTS)],
-            "salary": rng.randint(45_000, 150_000),
-            "yearsExperience": rng.randint(1, 25),
-            "active": rng.random() < 0.8,
-        })
+        rows.append(
+            {
+                "id": index + 1,
+                "name": name,
+                "email": _email(rng, name),
+                "department": DEPARTMENTS[index % len(DEPARTMENTS)],
+                "salary": rng.randint(45_000, 150_000),
+                "yearsExperience": rng.randint(1, 25),
+                "active": rng.random() < 0.8,
+            }
+        )
     return {"employees": rows}
 
 
@@ -134,14 +249,16 @@ def time_series(rng: random.Random, days: int) -> dict[str, Any]:
         views = round(5000 * weekend + rng.randint(-1000, 3000))
         clicks = round(views * rng.uniform(0.02, 0.08))
         conversions = round(clicks * rng.uniform(0.05, 0.15))
-        metrics.append({
-            "date": day.date().isoformat(),
-            "views": views,
-            "clicks": clicks,
-            "conversions": conversions,
-            "revenue": round(conversions * rng.uniform(49.99, 299.99), 2),
-            "bounceRate": round(rng.uniform(0.3, 0.7), 2),
-        })
+        metrics.append(
+            {
+                "date": day.date().isoformat(),
+                "views": views,
+                "clicks": clicks,
+                "conversions": conversions,
+                "revenue": round(conversions * rng.uniform(49.99, 299.99), 2),
+                "bounceRate": round(rng.uniform(0.3, 0.7), 2),
+            }
+        )
     return {"metrics": metrics}
 
 
@@ -151,30 +268,34 @@ def orders(rng: random.Random, count: int) -> dict[str, Any]:
     for index in range(count):
         items = []
         for position in range(rng.randint(1, 4)):
-            items.append({
-                "sku": f"SKU-{_sku(rng)}",
-                "name": PRODUCT_NAMES[position % len(PRODUCT_NAMES)],
-                "quantity": rng.randint(1, 5),
-                "price": round(rng.uniform(9.99, 199.99), 2),
-            })
+            items.append(
+                {
+                    "sku": f"SKU-{_sku(rng)}",
+                    "name": PRODUCT_NAMES[position % len(PRODUCT_NAMES)],
+                    "quantity": rng.randint(1, 5),
+                    "price": round(rng.uniform(9.99, 199.99), 2),
+                }
+            )
         subtotal = round(sum(item["price"] * item["quantity"] for item in items), 2)
         tax = round(subtotal * 0.08, 2)
         name = _full_name(rng)
-        result.append({
-            "orderId": f"ORD-{index + 1:04d}",
-            "customer": {
-                "id": index % 20 + 1,
-                "name": name,
-                "email": _email(rng, name),
-                "phone": _phone(rng),
-            },
-            "items": items,
-            "subtotal": subtotal,
-            "tax": tax,
-            "total": round(subtotal + tax, 2),
-            "status": ORDER_STATUSES[index % len(ORDER_STATUSES)],
-            "orderDate": _recent(rng, 90).date().isoformat(),
-        })
+        result.append(
+            {
+                "orderId": f"ORD-{index + 1:04d}",
+                "customer": {
+                    "id": index % 20 + 1,
+                    "name": name,
+                    "email": _email(rng, name),
+                    "phone": _phone(rng),
+                },
+                "items": items,
+                "subtotal": subtotal,
+                "tax": tax,
+                "total": round(subtotal + tax, 2),
+                "status": ORDER_STATUSES[index % len(ORDER_STATUSES)],
+                "orderDate": _recent(rng, 90).date().isoformat(),
+            }
+        )
     return {"orders": result}
 
 
@@ -214,7 +335,14 @@ def nested_config(rng: random.Random) -> dict[str, Any]:
 
     def uuid() -> str:
         hexdigits = "".join(rng.choice("0123456789abcdef") for _ in range(32))
-        return f"{hexdigits[:8]}-{hexdigits[8:12]}-4{hexdigits[13:16]}-a{hexdigits[17:20]}-{hexdigits[20:]}"
+        parts = (
+            hexdigits[:8],
+            hexdigits[8:12],
+            "4" + hexdigits[13:16],
+            "a" + hexdigits[17:20],
+            hexdigits[20:],
+        )
+        return "-".join(parts)
 
     def emails(count: int) -> list[str]:
         return [_email(rng, _full_name(rng)) for _ in range(count)]
@@ -237,14 +365,24 @@ def nested_config(rng: random.Random) -> dict[str, Any]:
                 "enabled": rng.random() < 0.5,
                 "rollout": rng.randint(0, 100),
                 "variants": [
-                    {"name": "default", "weight": 70, "config": {"theme": "dark", "animations": True}},
-                    {"name": "minimal", "weight": 30, "config": {"theme": "dark", "animations": False}},
+                    {
+                        "name": "default",
+                        "weight": 70,
+                        "config": {"theme": "dark", "animations": True},
+                    },
+                    {
+                        "name": "minimal",
+                        "weight": 30,
+                        "config": {"theme": "dark", "animations": False},
+                    },
                 ],
             },
             "analytics": {
                 "enabled": rng.random() < 0.5,
                 "rollout": rng.randint(0, 100),
-                "variants": [{"name": "full", "weight": 100, "config": {"tracking": "all", "sampling": 1.0}}],
+                "variants": [
+                    {"name": "full", "weight": 100, "config": {"tracking": "all", "sampling": 1.0}}
+                ],
             },
         },
         "authentication": {
@@ -266,7 +404,10 @@ def nested_config(rng: random.Random) -> dict[str, Any]:
         },
         "permissions": {
             "roles": {
-                "admin": {"permissions": ["read", "write", "delete", "manage_users", "manage_roles"], "inherits": []},
+                "admin": {
+                    "permissions": ["read", "write", "delete", "manage_users", "manage_roles"],
+                    "inherits": [],
+                },
                 "editor": {"permissions": ["read", "write"], "inherits": ["viewer"]},
                 "viewer": {"permissions": ["read"], "inherits": []},
             },
@@ -298,13 +439,15 @@ def contacts(rng: random.Random, count: int) -> dict[str, Any]:
         name = _full_name(rng)
         city, country = rng.choice(CITIES)
         plan_name, plan_price = rng.choice(PLANS)
-        rows.append({
-            "name": name,
-            "age": rng.randint(18, 80),
-            "email": _email(rng, name),
-            "address": {"city": city, "country": country},
-            "plan": {"name": plan_name, "price": plan_price},
-        })
+        rows.append(
+            {
+                "name": name,
+                "age": rng.randint(18, 80),
+                "email": _email(rng, name),
+                "address": {"city": city, "country": country},
+                "plan": {"name": plan_name, "price": plan_price},
+            }
+        )
     return {"contacts": rows}
 
 
@@ -347,16 +490,31 @@ def chat_transcripts(rng: random.Random, count: int) -> list[list[dict[str, Any]
         topic = topics[number % len(topics)]
         call_id = f"call_{_sku(rng, 12).lower()}"
         payload = tool_payload(rng, topic)
-        conversations.append([
-            {"role": "system", "content": "You are a helpful assistant for an online shop. Answer briefly."},
-            {"role": "user", "content": TRANSCRIPT_QUESTIONS[topic]},
-            {
-                "role": "assistant",
-                "content": "",
-                "tool_calls": [{"id": call_id, "type": "function", "function": {"name": topic, "arguments": "{}"}}],
-            },
-            {"role": "tool", "tool_call_id": call_id, "content": json.dumps(payload, indent=2, ensure_ascii=False)},
-        ])
+        conversations.append(
+            [
+                {
+                    "role": "system",
+                    "content": "You are a helpful assistant for an online shop. Answer briefly.",
+                },
+                {"role": "user", "content": TRANSCRIPT_QUESTIONS[topic]},
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [
+                        {
+                            "id": call_id,
+                            "type": "function",
+                            "function": {"name": topic, "arguments": "{}"},
+                        }
+                    ],
+                },
+                {
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "content": json.dumps(payload, indent=2, ensure_ascii=False),
+                },
+            ]
+        )
     return conversations
 
 
@@ -369,12 +527,30 @@ def github_repos(path: Path = GITHUB_REPOS_PATH) -> Any | None:
 
 # Row counts per dataset: "full" follows the TOON token-efficiency benchmark, "small" is for tests.
 SIZES: dict[str, dict[str, int]] = {
-    "full": {"employees": 2000, "days": 365, "orders": 500, "logs": 2000, "flags": 500, "contacts": 1000, "chats": 40},
-    "small": {"employees": 40, "days": 30, "orders": 12, "logs": 40, "flags": 25, "contacts": 30, "chats": 8},
+    "full": {
+        "employees": 2000,
+        "days": 365,
+        "orders": 500,
+        "logs": 2000,
+        "flags": 500,
+        "contacts": 1000,
+        "chats": 40,
+    },
+    "small": {
+        "employees": 40,
+        "days": 30,
+        "orders": 12,
+        "logs": 40,
+        "flags": 25,
+        "contacts": 30,
+        "chats": 8,
+    },
 }
 
 
-def load_datasets(size: str = "full", *, seed: int = SEED, github_path: Path = GITHUB_REPOS_PATH) -> list[Dataset]:
+def load_datasets(
+    size: str = "full", *, seed: int = SEED, github_path: Path = GITHUB_REPOS_PATH
+) -> list[Dataset]:
     """All datasets for ``size`` ("full" or "small"); each generator gets its own seeded stream.
 
     The GitHub dataset is left out (with a note on stdout) when its file is absent.
@@ -385,20 +561,49 @@ def load_datasets(size: str = "full", *, seed: int = SEED, github_path: Path = G
         return random.Random(seed + offset)
 
     datasets = [
-        Dataset("employees", "Uniform employee records", employees(rng(1), counts["employees"]), tabular=True),
-        Dataset("time-series", "Daily analytics metrics", time_series(rng(2), counts["days"]), tabular=True),
-        Dataset("orders", "Orders with nested customer and items", orders(rng(3), counts["orders"])),
+        Dataset(
+            "employees",
+            "Uniform employee records",
+            employees(rng(1), counts["employees"]),
+            tabular=True,
+        ),
+        Dataset(
+            "time-series",
+            "Daily analytics metrics",
+            time_series(rng(2), counts["days"]),
+            tabular=True,
+        ),
+        Dataset(
+            "orders", "Orders with nested customer and items", orders(rng(3), counts["orders"])
+        ),
         Dataset("event-logs", "Semi-uniform event logs", event_logs(rng(4), counts["logs"])),
         Dataset("nested-config", "Deeply nested configuration", nested_config(rng(5))),
-        Dataset("feature-flags", "Feature flags keyed by name", feature_flags(rng(6), counts["flags"]), tabular=True),
-        Dataset("contacts", "Contacts with nested groups", contacts(rng(7), counts["contacts"]), tabular=True),
+        Dataset(
+            "feature-flags",
+            "Feature flags keyed by name",
+            feature_flags(rng(6), counts["flags"]),
+            tabular=True,
+        ),
+        Dataset(
+            "contacts",
+            "Contacts with nested groups",
+            contacts(rng(7), counts["contacts"]),
+            tabular=True,
+        ),
     ]
     repos = github_repos(github_path)
     if repos is None:
         print(f"note: {github_path} not found; the github-repos dataset is skipped")
     else:
-        datasets.append(Dataset("github-repos", "Top 100 GitHub repositories (real data)", repos, tabular=True))
+        datasets.append(
+            Dataset("github-repos", "Top 100 GitHub repositories (real data)", repos, tabular=True)
+        )
     datasets.append(
-        Dataset("chat-transcripts", "Chat transcripts with JSON tool results", chat_transcripts(rng(8), counts["chats"]), kind="transcript")
+        Dataset(
+            "chat-transcripts",
+            "Chat transcripts with JSON tool results",
+            chat_transcripts(rng(8), counts["chats"]),
+            kind="transcript",
+        )
     )
     return datasets

@@ -1,4 +1,4 @@
-"""The representations compared by the benchmark, how each is written and read back, and exact equality.
+"""The representations compared by the benchmark, how each is written and read, exact equality.
 
 Representations: ``pretty_json`` (indent 2), ``compact_json`` (no spaces), ``toon`` (the
 official ``toon-format`` codec with its defaults) and ``ours`` (``kaizen_core.engine.encode`` with
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import toon_format
 
@@ -84,7 +85,9 @@ def segments(dataset: Dataset, fmt: str, *, model: str = "gpt-4o") -> list[str]:
     return texts
 
 
-def round_trip_ok(dataset: Dataset, fmt: str, *, model: str = "gpt-4o", number_types: bool = False) -> bool:
+def round_trip_ok(
+    dataset: Dataset, fmt: str, *, model: str = "gpt-4o", number_types: bool = False
+) -> bool:
     """True when every value written in ``fmt`` reads back exactly equal (see ``exact_equal``)."""
     read = parser(fmt)
     values = [dataset.data] if dataset.kind == "value" else tool_payloads(dataset)

@@ -14,10 +14,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -35,12 +35,20 @@ def chat_prompt(target_bytes: int = 2048) -> list[dict[str, Any]]:
 
     def conversation() -> list[dict[str, Any]]:
         return [
-            {"role": "system", "content": "You are a shopping assistant. Answer in one short paragraph."},
-            {"role": "user", "content": "Which of these are in stock under $100, best rated first?"},
+            {
+                "role": "system",
+                "content": "You are a shopping assistant. Answer in one short paragraph.",
+            },
+            {
+                "role": "user",
+                "content": "Which of these are in stock under $100, best rated first?",
+            },
             {
                 "role": "assistant",
                 "content": "",
-                "tool_calls": [{"id": "call_1", "name": "search_products", "args": {"query": payload["query"]}}],
+                "tool_calls": [
+                    {"id": "call_1", "name": "search_products", "args": {"query": payload["query"]}}
+                ],
             },
             {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(payload, indent=2)},
         ]
@@ -64,7 +72,9 @@ def _langchain_messages(messages: list[dict[str, Any]]) -> list[Any]:
         if message["role"] == "assistant":
             result.append(AIMessage(content=message["content"], tool_calls=message["tool_calls"]))
         elif message["role"] == "tool":
-            result.append(ToolMessage(content=message["content"], tool_call_id=message["tool_call_id"]))
+            result.append(
+                ToolMessage(content=message["content"], tool_call_id=message["tool_call_id"])
+            )
         else:
             result.append(kinds[message["role"]](content=message["content"]))
     return result
@@ -85,8 +95,11 @@ class LatencyResult:
 COMPONENTS = ("langchain", "client")
 
 
-def _langchain_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any]]:
+def _langchain_round(
+    base_url: str | None, messages: list[dict[str, Any]], payload: Any
+) -> tuple[str, Callable[[], Any]]:
     from kaizen_core import KaizenSyncClient, engine
+
     from kaizen_langchain import KaizenDecode, KaizenEncode
 
     client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else None
@@ -102,10 +115,16 @@ def _langchain_round(base_url: str | None, messages: list[dict[str, Any]], paylo
     return "KaizenEncode + KaizenDecode", one_round
 
 
-def _client_round(base_url: str | None, messages: list[dict[str, Any]], payload: Any) -> tuple[str, Callable[[], Any]]:
+def _client_round(
+    base_url: str | None, messages: list[dict[str, Any]], payload: Any
+) -> tuple[str, Callable[[], Any]]:
     from kaizen_core import KaizenSyncClient, engine
 
-    client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else KaizenSyncClient(mode="embedded")
+    client = (
+        KaizenSyncClient(base_url=base_url, max_retries=0)
+        if base_url
+        else KaizenSyncClient(mode="embedded")
+    )
     text = "\n\n".join(m["content"] for m in messages if m["content"])
     answer = engine.encode(payload, format="auto")
 

@@ -24,7 +24,9 @@ def _cpu() -> str:
             if line.startswith("model name"):
                 name = line.split(":", 1)[1].strip()
                 break
-    load = ", load average %.1f at the end" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    load = (
+        f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    )
     return f"{name or 'unknown CPU'} x {os.cpu_count()}{load}"
 
 
@@ -39,7 +41,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _targets_section(targets: list[Target]) -> list[str]:
-    return ["## Targets", "", *_table(["target", "measured", "result"], [[t.name, t.measured, _mark(t.met)] for t in targets]), ""]
+    return [
+        "## Targets",
+        "",
+        *_table(
+            ["target", "measured", "result"], [[t.name, t.measured, _mark(t.met)] for t in targets]
+        ),
+        "",
+    ]
 
 
 def _tokens_section(results: Results, tokenizer: str) -> list[str]:
@@ -50,38 +59,63 @@ def _tokens_section(results: Results, tokenizer: str) -> list[str]:
     for row in rows:
         saved = 1 - row.tokens["ours"] / row.tokens["pretty_json"]
         vs_best = row.tokens["ours"] / row.best_baseline - 1
-        body.append([
-            row.dataset,
-            *(f"{row.tokens[fmt]:,}" for fmt in FORMATS),
-            f"{saved * 100:.1f}%",
-            f"{vs_best * 100:+.1f}%",
-            "yes" if all(row.round_trip.values()) else "NO",
-        ])
+        body.append(
+            [
+                row.dataset,
+                *(f"{row.tokens[fmt]:,}" for fmt in FORMATS),
+                f"{saved * 100:.1f}%",
+                f"{vs_best * 100:+.1f}%",
+                "yes" if all(row.round_trip.values()) else "NO",
+            ]
+        )
     totals = {fmt: sum(row.tokens[fmt] for row in rows) for fmt in FORMATS}
     minima = sum(row.best_baseline for row in rows)
-    body.append([
-        "**total**",
-        *(f"**{totals[fmt]:,}**" for fmt in FORMATS),
-        f"**{(1 - totals['ours'] / totals['pretty_json']) * 100:.1f}%**",
-        f"**{(totals['ours'] / minima - 1) * 100:+.1f}%**",
-        "",
-    ])
-    header = ["dataset", *(FORMAT_LABELS[fmt] for fmt in FORMATS), "saved vs pretty", "ours vs min(compact, toon)", "round trip"]
+    body.append(
+        [
+            "**total**",
+            *(f"**{totals[fmt]:,}**" for fmt in FORMATS),
+            f"**{(1 - totals['ours'] / totals['pretty_json']) * 100:.1f}%**",
+            f"**{(totals['ours'] / minima - 1) * 100:+.1f}%**",
+            "",
+        ]
+    )
+    header = [
+        "dataset",
+        *(FORMAT_LABELS[fmt] for fmt in FORMATS),
+        "saved vs pretty",
+        "ours vs min(compact, toon)",
+        "round trip",
+    ]
     return [f"## Tokens, {tokenizer}", "", *_table(header, body), ""]
 
 
 def _reference_section(results: Results) -> list[str]:
-    row = next((r for r in results.tokens if r.dataset == "github-repos" and r.tokenizer == "o200k_base"), None)
+    row = next(
+        (r for r in results.tokens if r.dataset == "github-repos" and r.tokenizer == "o200k_base"),
+        None,
+    )
     if row is None:
-        return ["## Reference check", "", "github-repos.json was absent; the check against the TOON project's numbers was skipped.", ""]
+        return [
+            "## Reference check",
+            "",
+            "github-repos.json was absent; the check against the TOON project's numbers",
+            "was skipped.",
+            "",
+        ]
     body = [
-        [FORMAT_LABELS[fmt], f"{published:,}", f"{row.tokens[fmt]:,}", f"{row.tokens[fmt] - published:+d}"]
+        [
+            FORMAT_LABELS[fmt],
+            f"{published:,}",
+            f"{row.tokens[fmt]:,}",
+            f"{row.tokens[fmt] - published:+d}",
+        ]
         for fmt, published in PUBLISHED_GITHUB_O200K.items()
     ]
     return [
         "## Reference check: github-repos.json, o200k_base",
         "",
-        "The TOON project's published counts for the same file (wrapped as `{\"repositories\": [...]}`,",
+        "The TOON project's published counts for the same file",
+        '(wrapped as `{"repositories": [...]}`,',
         "JSON written without ASCII escapes as JavaScript does) against this run's counts:",
         "",
         *_table(["representation", "published", "measured", "difference"], body),
@@ -97,11 +131,20 @@ def _speed_section(results: Results) -> list[str]:
     if not results.speed:
         return []
     encode_rows = [
-        [row.dataset, *(_ms(row.encode[name]) for name in ENCODERS), f"{row.encode_ratio('ours toon'):.2f}", f"{row.encode_ratio('ours auto'):.2f}"]
+        [
+            row.dataset,
+            *(_ms(row.encode[name]) for name in ENCODERS),
+            f"{row.encode_ratio('ours toon'):.2f}",
+            f"{row.encode_ratio('ours auto'):.2f}",
+        ]
         for row in results.speed
     ]
     decode_rows = [
-        [row.dataset, *(_ms(row.decode[name]) for name in DECODERS), f"{row.decode['json.loads'] / row.decode['ours decode']:.3f}"]
+        [
+            row.dataset,
+            *(_ms(row.decode[name]) for name in DECODERS),
+            f"{row.decode['json.loads'] / row.decode['ours decode']:.3f}",
+        ]
         for row in results.speed
     ]
     return [
@@ -123,10 +166,16 @@ def _stream_latency_section(results: Results) -> list[str]:
         lines += [
             "## Streaming decode",
             "",
-            f"A {s.rows}-row table ({s.characters:,} characters) fed to `StreamDecoder` in {s.chunks:,} chunks of "
-            f"{s.chunk_size} characters; {s.rows_emitted:,} rows emitted while streaming; result exact: {'yes' if s.exact else 'NO'}.",
+            (
+                f"A {s.rows}-row table ({s.characters:,} characters) fed to `StreamDecoder` in "
+                f"{s.chunks:,} chunks of {s.chunk_size} characters; {s.rows_emitted:,} rows "
+                f"emitted while streaming; result exact: {'yes' if s.exact else 'NO'}."
+            ),
             "",
-            *_table(["one-shot decode ms", "streaming total ms", "ratio"], [[_ms(s.one_shot_seconds), _ms(s.stream_seconds), f"{s.ratio:.2f}"]]),
+            *_table(
+                ["one-shot decode ms", "streaming total ms", "ratio"],
+                [[_ms(s.one_shot_seconds), _ms(s.stream_seconds), f"{s.ratio:.2f}"]],
+            ),
             "",
         ]
     if results.latency:
@@ -135,7 +184,17 @@ def _stream_latency_section(results: Results) -> list[str]:
             "",
             *_table(
                 ["mode", "measured", "iterations", "p50 ms", "p95 ms", "exact"],
-                [[r.mode, r.via, str(r.iterations), f"{r.p50 * 1e3:.3f}", f"{r.p95 * 1e3:.3f}", "yes" if r.exact else "NO"] for r in results.latency],
+                [
+                    [
+                        r.mode,
+                        r.via,
+                        str(r.iterations),
+                        f"{r.p50 * 1e3:.3f}",
+                        f"{r.p95 * 1e3:.3f}",
+                        "yes" if r.exact else "NO",
+                    ]
+                    for r in results.latency
+                ],
             ),
             "",
         ]
@@ -148,11 +207,14 @@ def render_markdown(results: Results, *, seconds: float) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` on {when} in {seconds:.0f} s: Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}, {_cpu()}. Every number below is",
-        "measured in this run; nothing is copied in except the TOON project's published reference counts.",
-        "Token counts are offline (`bpe-openai`); \"Kaizen auto\" is `kaizen_core.engine.encode(format=\"auto\")`",
-        f"for the tokenizer's model ({', '.join(f'{t}: {m}' for t, m in TOKENIZERS.items())}).",
+        (
+            f"Written by `make bench` on {when} in {seconds:.0f} s: Python "
+            f"{platform.python_version()}, {platform.system()} {platform.machine()}, {_cpu()}."
+        ),
+        "Every number below is measured in this run; nothing is copied in except the TOON",
+        "project's published reference counts. Token counts are offline (`bpe-openai`);",
+        '"Kaizen auto" is `kaizen_core.engine.encode(format="auto")` for the tokenizer\'s model',
+        f"({', '.join(f'{t}: {m}' for t, m in TOKENIZERS.items())}).",
         "",
         "![token savings](savings.png)",
         "",
@@ -182,7 +244,9 @@ def write_chart(results: Results, path: Path) -> bool:
     width = 0.8 / len(FORMATS)
     for index, fmt in enumerate(FORMATS):
         shares = [row.tokens[fmt] / row.tokens["pretty_json"] * 100 for row in rows]
-        positions = [number + (index - (len(FORMATS) - 1) / 2) * width for number in range(len(rows))]
+        positions = [
+            number + (index - (len(FORMATS) - 1) / 2) * width for number in range(len(rows))
+        ]
         axes.bar(positions, shares, width, label=FORMAT_LABELS[fmt])
     axes.set_xticks(range(len(rows)), [row.dataset for row in rows], rotation=25, ha="right")
     axes.set_ylabel("tokens, % of pretty JSON (o200k_base)")
@@ -194,4 +258,3 @@ def write_chart(results: Results, path: Path) -> bool:
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
     return True
-

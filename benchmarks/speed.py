@@ -1,11 +1,12 @@
-"""Encode/decode speed of ours against ``json`` and ``toon-format`` in the same run, and streaming decode."""
+"""Encode/decode speed of ours against ``json`` and ``toon-format`` in one run; streaming decode."""
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import toon_format
 
@@ -56,7 +57,9 @@ def measure_codec_speed(datasets: list[Dataset], *, repeat: int = 5) -> list[Spe
             "ours toon": lambda value: engine.encode(value, format="toon"),
             "ours auto": lambda value: engine.encode(value, format="auto", model="gpt-4o"),
         }
-        encode = {name: median_seconds(_each(fn, values), repeat=repeat) for name, fn in encoders.items()}
+        encode = {
+            name: median_seconds(_each(fn, values), repeat=repeat) for name, fn in encoders.items()
+        }
         texts = {
             "json.loads": [_compact(v) for v in values],
             "toon_format.decode": [toon_format.encode(v) for v in values],
@@ -67,14 +70,17 @@ def measure_codec_speed(datasets: list[Dataset], *, repeat: int = 5) -> list[Spe
             "toon_format.decode": toon_format.decode,
             "ours decode": engine.decode,
         }
-        decode = {name: median_seconds(_each(decoders[name], texts[name]), repeat=repeat) for name in DECODERS}
+        decode = {
+            name: median_seconds(_each(decoders[name], texts[name]), repeat=repeat)
+            for name in DECODERS
+        }
         rows.append(SpeedRow(dataset.name, dataset.tabular, encode, decode))
     return rows
 
 
 @dataclass
 class StreamResult:
-    """Streaming decode of one table fed in small chunks against one-shot decode of the same text."""
+    """Streaming decode of a table fed in small chunks against one-shot decode of the same text."""
 
     rows: int
     chunk_size: int
@@ -91,12 +97,12 @@ class StreamResult:
 
 
 def measure_streaming(*, rows: int = 1000, chunk_size: int = 8, repeat: int = 5) -> StreamResult:
-    """Feed a ``rows``-row employee table in ``chunk_size``-character chunks to ``StreamDecoder``."""
+    """Feed a ``rows``-row employee table to ``StreamDecoder`` in ``chunk_size``-char chunks."""
     from kaizen_core.engine import StreamDecoder, decode, encode
 
     value = employees(random.Random(SEED), rows)
     text = encode(value, format="toon")
-    chunks = [text[start:start + chunk_size] for start in range(0, len(text), chunk_size)]
+    chunks = [text[start : start + chunk_size] for start in range(0, len(text), chunk_size)]
     emitted: list[int] = []
 
     def stream() -> Any:
@@ -111,4 +117,6 @@ def measure_streaming(*, rows: int = 1000, chunk_size: int = 8, repeat: int = 5)
     exact = exact_equal(stream(), value) and exact_equal(decode(text), value)
     one_shot = median_seconds(lambda: decode(text), repeat=repeat)
     streamed = median_seconds(stream, repeat=repeat)
-    return StreamResult(rows, chunk_size, len(chunks), len(text), one_shot, streamed, emitted[0], exact)
+    return StreamResult(
+        rows, chunk_size, len(chunks), len(text), one_shot, streamed, emitted[0], exact
+    )

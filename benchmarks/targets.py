@@ -41,18 +41,23 @@ def check_targets(results: Results) -> list[Target]:
         if not rows:
             continue
         losers = [row.dataset for row in rows if not row.ours_meets_target]
-        targets.append(Target(
-            f"every dataset: ours <= min(compact JSON, toon-format) ({tokenizer})",
-            f"{len(rows) - len(losers)}/{len(rows)} datasets" + (f"; over on {', '.join(losers)}" if losers else ""),
-            not losers,
-        ))
+        targets.append(
+            Target(
+                f"every dataset: ours <= min(compact JSON, toon-format) ({tokenizer})",
+                f"{len(rows) - len(losers)}/{len(rows)} datasets"
+                + (f"; over on {', '.join(losers)}" if losers else ""),
+                not losers,
+            )
+        )
         ours = sum(row.tokens["ours"] for row in rows)
         minima = sum(row.best_baseline for row in rows)
-        targets.append(Target(
-            f"total ours <= 0.9 x sum of per-dataset minima ({tokenizer})",
-            f"{ours:,} vs {minima:,} = {ours / minima:.3f} x",
-            ours <= 0.9 * minima,
-        ))
+        targets.append(
+            Target(
+                f"total ours <= 0.9 x sum of per-dataset minima ({tokenizer})",
+                f"{ours:,} vs {minima:,} = {ours / minima:.3f} x",
+                ours <= 0.9 * minima,
+            )
+        )
     if results.tokens:
         failures = [
             f"{row.dataset}/{fmt}/{row.tokenizer}"
@@ -61,42 +66,65 @@ def check_targets(results: Results) -> list[Target]:
             if not ok
         ]
         checks = sum(len(row.round_trip) for row in results.tokens)
-        targets.append(Target(
-            "round trip exact on every dataset, every representation",
-            f"{checks - len(failures)}/{checks} exact" + (f"; failed: {', '.join(failures)}" if failures else ""),
-            not failures,
-        ))
+        targets.append(
+            Target(
+                "round trip exact on every dataset, every representation",
+                f"{checks - len(failures)}/{checks} exact"
+                + (f"; failed: {', '.join(failures)}" if failures else ""),
+                not failures,
+            )
+        )
     if results.stream is not None:
         stream = results.stream
-        targets.append(Target(
-            f"stream decode ({stream.rows} rows, {stream.chunk_size}-char chunks) <= 2 x one-shot",
-            f"{stream.stream_seconds * 1e3:.1f} ms vs {stream.one_shot_seconds * 1e3:.1f} ms = {stream.ratio:.2f} x"
-            + ("" if stream.exact else "; result NOT exact"),
-            stream.ratio <= 2.0 and stream.exact,
-        ))
+        targets.append(
+            Target(
+                f"stream decode ({stream.rows} rows, {stream.chunk_size}-char chunks)"
+                " <= 2 x one-shot",
+                f"{stream.stream_seconds * 1e3:.1f} ms vs {stream.one_shot_seconds * 1e3:.1f} ms"
+                f" = {stream.ratio:.2f} x" + ("" if stream.exact else "; result NOT exact"),
+                stream.ratio <= 2.0 and stream.exact,
+            )
+        )
     else:
-        targets.append(Target("stream decode (1000 rows, 8-char chunks) <= 2 x one-shot", "not measured", None))
+        targets.append(
+            Target("stream decode (1000 rows, 8-char chunks) <= 2 x one-shot", "not measured", None)
+        )
     embedded = next(
-        (item for item in results.latency if item.mode == "embedded" and item.via.startswith("KaizenEncode")), None
+        (
+            item
+            for item in results.latency
+            if item.mode == "embedded" and item.via.startswith("KaizenEncode")
+        ),
+        None,
     )
     if embedded is not None:
-        targets.append(Target(
-            "embedded KaizenEncode + KaizenDecode, 2 KB chat prompt: p50 < 1 ms",
-            f"p50 {embedded.p50 * 1e3:.3f} ms, p95 {embedded.p95 * 1e3:.3f} ms",
-            embedded.p50 < 1e-3,
-        ))
+        targets.append(
+            Target(
+                "embedded KaizenEncode + KaizenDecode, 2 KB chat prompt: p50 < 1 ms",
+                f"p50 {embedded.p50 * 1e3:.3f} ms, p95 {embedded.p95 * 1e3:.3f} ms",
+                embedded.p50 < 1e-3,
+            )
+        )
     else:
-        targets.append(Target("embedded KaizenEncode + KaizenDecode, 2 KB chat prompt: p50 < 1 ms", "not measured", None))
+        targets.append(
+            Target(
+                "embedded KaizenEncode + KaizenDecode, 2 KB chat prompt: p50 < 1 ms",
+                "not measured",
+                None,
+            )
+        )
     tabular = [row for row in results.speed if row.tabular]
     for encoder in ("ours toon", "ours auto"):
         if not tabular:
             break
         ratios = {row.dataset: row.encode_ratio(encoder) for row in tabular}
         slowest = min(ratios, key=ratios.__getitem__)
-        targets.append(Target(
-            f"encode throughput ({encoder}) >= json.dumps on tabular datasets",
-            f"lowest ratio {ratios[slowest]:.2f} x ({slowest}); all: "
-            + ", ".join(f"{name} {ratio:.2f}" for name, ratio in ratios.items()),
-            all(ratio >= 1.0 for ratio in ratios.values()),
-        ))
+        targets.append(
+            Target(
+                f"encode throughput ({encoder}) >= json.dumps on tabular datasets",
+                f"lowest ratio {ratios[slowest]:.2f} x ({slowest}); all: "
+                + ", ".join(f"{name} {ratio:.2f}" for name, ratio in ratios.items()),
+                all(ratio >= 1.0 for ratio in ratios.values()),
+            )
+        )
     return targets

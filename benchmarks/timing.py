@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import statistics
 import timeit
-from typing import Callable
+from collections.abc import Callable
 
 
-def median_seconds(function: Callable[[], object], *, repeat: int = 5, min_repeat_seconds: float = 0.05) -> float:
+def median_seconds(
+    function: Callable[[], object], *, repeat: int = 5, min_repeat_seconds: float = 0.05
+) -> float:
     """Median wall time of one call of ``function``, over ``repeat`` timeit repeats.
 
     Each repeat runs ``function`` enough times to last at least ``min_repeat_seconds``
@@ -35,7 +37,9 @@ def percentiles(samples: list[float], points: tuple[int, ...] = (50, 95)) -> dic
     return {point: cuts[point - 1] for point in points}
 
 
-def latency_samples(function: Callable[[], object], *, iterations: int, warmup: int = 20) -> list[float]:
+def latency_samples(
+    function: Callable[[], object], *, iterations: int, warmup: int = 20
+) -> list[float]:
     """Wall time of each of ``iterations`` calls of ``function``, after ``warmup`` untimed calls."""
     for _ in range(warmup):
         function()

@@ -7,7 +7,7 @@ The benchmark counts with the tokenizers directly (not through the engine it mea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import bpe_openai
@@ -19,7 +19,7 @@ from benchmarks.formats import FORMATS, round_trip_ok, segments
 TOKENIZERS: dict[str, str] = {"o200k_base": "gpt-4o", "cl100k_base": "gpt-4"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _encoding(name: str) -> Any:
     return bpe_openai.get_encoding(name)
 
@@ -31,7 +31,7 @@ def count(text: str, tokenizer: str) -> int:
 
 @dataclass
 class TokenRow:
-    """Token counts of one dataset for one tokenizer, and the round-trip result per representation."""
+    """Token counts of one dataset for one tokenizer, and the round trip per representation."""
 
     dataset: str
     tokenizer: str
@@ -53,7 +53,10 @@ def measure_tokens(datasets: list[Dataset], formats: tuple[str, ...] = FORMATS) 
     rows = []
     for dataset in datasets:
         for tokenizer, model in TOKENIZERS.items():
-            tokens = {fmt: sum(count(text, tokenizer) for text in segments(dataset, fmt, model=model)) for fmt in formats}
+            tokens = {
+                fmt: sum(count(text, tokenizer) for text in segments(dataset, fmt, model=model))
+                for fmt in formats
+            }
             trips = {fmt: round_trip_ok(dataset, fmt, model=model) for fmt in formats}
             rows.append(TokenRow(dataset.name, tokenizer, tokens, trips))
     return rows

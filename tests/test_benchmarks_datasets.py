@@ -29,8 +29,14 @@ def test_other_seed_other_data() -> None:
 def test_every_shape_is_present() -> None:
     names = {dataset.name for dataset in SMALL}
     expected = {
-        "employees", "time-series", "orders", "event-logs", "nested-config", "feature-flags",
-        "contacts", "chat-transcripts",
+        "employees",
+        "time-series",
+        "orders",
+        "event-logs",
+        "nested-config",
+        "feature-flags",
+        "contacts",
+        "chat-transcripts",
     }
     assert expected <= names
 
@@ -84,7 +90,10 @@ def test_exact_equal(left, right, number_types: bool, equal: bool) -> None:
     assert exact_equal(left, right, number_types=number_types) is equal
 
 
-@pytest.mark.skipif(not GITHUB_REPOS_PATH.is_file(), reason="../shared/data (reference data beside the repository) is absent")
+@pytest.mark.skipif(
+    not GITHUB_REPOS_PATH.is_file(),
+    reason="../shared/data (reference data beside the repository) is absent",
+)
 def test_counts_reproduce_the_toon_projects_published_numbers() -> None:
     repos = next(d for d in SMALL if d.name == "github-repos")
     assert github_repos() == repos.data

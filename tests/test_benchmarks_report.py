@@ -41,7 +41,9 @@ def test_total_target_needs_ten_percent_under_the_minima() -> None:
 def test_one_inexact_round_trip_fails_the_round_trip_target() -> None:
     row = _row("a", 100, 80, 70)
     row.round_trip["toon"] = False
-    target = _by_name(Results(tokens=[row]))["round trip exact on every dataset, every representation"]
+    target = _by_name(Results(tokens=[row]))[
+        "round trip exact on every dataset, every representation"
+    ]
     assert target.met is False
     assert "a/toon/o200k_base" in target.measured
 
@@ -56,11 +58,23 @@ def test_unmeasured_parts_are_reported_as_not_measured() -> None:
 def test_stream_latency_and_throughput_targets() -> None:
     results = Results(
         speed=[
-            SpeedRow("table", True, {"json.dumps": 1.0, "toon_format.encode": 5.0, "ours toon": 0.9, "ours auto": 2.0}, {}),
-            SpeedRow("nested", False, {"json.dumps": 1.0, "toon_format.encode": 5.0, "ours toon": 9.0, "ours auto": 9.0}, {}),
+            SpeedRow(
+                "table",
+                True,
+                {"json.dumps": 1.0, "toon_format.encode": 5.0, "ours toon": 0.9, "ours auto": 2.0},
+                {},
+            ),
+            SpeedRow(
+                "nested",
+                False,
+                {"json.dumps": 1.0, "toon_format.encode": 5.0, "ours toon": 9.0, "ours auto": 9.0},
+                {},
+            ),
         ],
         stream=StreamResult(1000, 8, 5000, 40000, 0.010, 0.025, 1000, True),
-        latency=[LatencyResult("embedded", "KaizenEncode + KaizenDecode", 100, 0.0008, 0.002, True)],
+        latency=[
+            LatencyResult("embedded", "KaizenEncode + KaizenDecode", 100, 0.0008, 0.002, True)
+        ],
     )
     targets = check_targets(results)
     stream = next(t for t in targets if t.name.startswith("stream decode"))
@@ -68,11 +82,16 @@ def test_stream_latency_and_throughput_targets() -> None:
     latency = next(t for t in targets if t.name.startswith("embedded"))
     assert latency.met is True
     throughput = [t for t in targets if t.name.startswith("encode throughput")]
-    assert [t.met for t in throughput] == [True, False]  # ours toon 1.11 x, ours auto 0.50 x; nested not counted
+    assert [t.met for t in throughput] == [
+        True,
+        False,
+    ]  # ours toon 1.11 x, ours auto 0.50 x; nested not counted
 
 
 def test_report_shows_targets_tokens_and_notes(tmp_path: Path) -> None:
-    results = Results(tokens=[_row("github-repos", 11_640, 8_937, 8_900)], notes=["something was skipped"])
+    results = Results(
+        tokens=[_row("github-repos", 11_640, 8_937, 8_900)], notes=["something was skipped"]
+    )
     markdown = render_markdown(results, seconds=1.0)
     assert "## Targets" in markdown
     assert "| github-repos | 23,280 | 11,640 | 8,937 | 8,900 |" in markdown

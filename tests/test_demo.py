@@ -1,14 +1,13 @@
-"""``kaizen demo``: the main job on the embedded engine encodes, saves tokens and decodes back exactly."""
+"""``kaizen demo``: the main job on the embedded engine saves tokens and decodes back exactly."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from typer.testing import CliRunner
-
 from kaizen_core import KaizenSyncClient, demo, engine
 from kaizen_core.cli import app
+from typer.testing import CliRunner
 
 
 @pytest.fixture
@@ -22,7 +21,10 @@ def test_job_saves_tokens_and_round_trips(client: KaizenSyncClient) -> None:
     assert [item.name for item in items] == ["chat prompt", "JSON dataset"]
     for item in items:
         assert item.exact
-        assert engine.count_tokens(item.after, "gpt-4o").tokens < engine.count_tokens(item.before, "gpt-4o").tokens
+        assert (
+            engine.count_tokens(item.after, "gpt-4o").tokens
+            < engine.count_tokens(item.before, "gpt-4o").tokens
+        )
 
 
 def test_tool_message_is_ktof_not_json(client: KaizenSyncClient) -> None:
@@ -33,12 +35,16 @@ def test_tool_message_is_ktof_not_json(client: KaizenSyncClient) -> None:
     assert engine.decode(tool_text) == json.loads(demo.sample_chat()[-1]["content"])
 
 
-def test_chat_is_encoded_by_kaizen_encode_when_langchain_is_installed(client: KaizenSyncClient) -> None:
+def test_chat_is_encoded_by_kaizen_encode_when_langchain_is_installed(
+    client: KaizenSyncClient,
+) -> None:
     _, via = demo.run_job(client)
     assert via == "KaizenEncode"
 
 
-def test_client_encodes_the_chat_without_langchain(client: KaizenSyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_client_encodes_the_chat_without_langchain(
+    client: KaizenSyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_langchain(messages):
         raise ImportError("langchain is not installed")
 

@@ -51,9 +51,13 @@ def test_committed_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_notebook_runs_to_the_end(path: Path, kernel_specs: KernelSpecManager, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_to_the_end(
+    path: Path, kernel_specs: KernelSpecManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("KAIZEN_BASE_URL", "KAIZEN_API_KEY"):
-        monkeypatch.delenv(name, raising=False)  # the kernel inherits the environment: stay embedded
+        monkeypatch.delenv(
+            name, raising=False
+        )  # the kernel inherits the environment: stay embedded
     notebook = nbformat.read(path, as_version=4)
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_specs)
     runner = NotebookClient(
@@ -68,5 +72,7 @@ def test_notebook_runs_to_the_end(path: Path, kernel_specs: KernelSpecManager, m
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.execution_count for cell in code_cells)
     assert not [out for cell in code_cells for out in cell.outputs if out.output_type == "error"]
-    last_output = "".join(out.get("text", "") for out in code_cells[-1].outputs if out.output_type == "stream")
+    last_output = "".join(
+        out.get("text", "") for out in code_cells[-1].outputs if out.output_type == "stream"
+    )
     assert DONE_MARKER in last_output

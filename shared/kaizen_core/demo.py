@@ -25,8 +25,28 @@ MODELS = ("gpt-4o", "gpt-4", "claude-sonnet-4")
 CALLS_FOR_COST = 1_000_000  # the "$ saved / 1M calls" column
 
 _FIRST = ("Ada", "Alan", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Radia", "Guido")
-_LAST = ("Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Thompson", "Hamilton", "Ritchie", "Perlman", "van Rossum")
-_PRODUCTS = ("Wireless Mouse", "USB-C Cable", "Laptop Stand", "Keyboard", "Webcam", "Headphones", "Monitor", "Desk Lamp")
+_LAST = (
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Liskov",
+    "Thompson",
+    "Hamilton",
+    "Ritchie",
+    "Perlman",
+    "van Rossum",
+)
+_PRODUCTS = (
+    "Wireless Mouse",
+    "USB-C Cable",
+    "Laptop Stand",
+    "Keyboard",
+    "Webcam",
+    "Headphones",
+    "Monitor",
+    "Desk Lamp",
+)
 
 
 def sample_orders(rng: random.Random, count: int = 12) -> list[dict[str, Any]]:
@@ -48,14 +68,22 @@ def sample_orders(rng: random.Random, count: int = 12) -> list[dict[str, Any]]:
 def sample_chat() -> list[dict[str, Any]]:
     """A support conversation: the tool result is pretty-printed JSON, as most tools return it."""
     rng = random.Random(7)
-    orders = {"customer": {"id": 311, "name": "Grace Hopper", "tier": "gold"}, "orders": sample_orders(rng)}
+    orders = {
+        "customer": {"id": 311, "name": "Grace Hopper", "tier": "gold"},
+        "orders": sample_orders(rng),
+    }
     return [
         {"role": "system", "content": "You are a support agent for an electronics shop. Be brief."},
-        {"role": "user", "content": "Which of my orders have not shipped yet, and what do they cost?"},
+        {
+            "role": "user",
+            "content": "Which of my orders have not shipped yet, and what do they cost?",
+        },
         {
             "role": "assistant",
             "content": "",
-            "tool_calls": [{"id": "call_orders", "name": "lookup_orders", "args": {"customer_id": 311}}],
+            "tool_calls": [
+                {"id": "call_orders", "name": "lookup_orders", "args": {"customer_id": 311}}
+            ],
         },
         {"role": "tool", "tool_call_id": "call_orders", "content": json.dumps(orders, indent=2)},
     ]
@@ -68,20 +96,22 @@ def sample_dataset() -> dict[str, Any]:
     employees = []
     for number in range(1, 41):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        employees.append({
-            "id": number,
-            "name": f"{first} {last}",
-            "email": f"{first.lower()}.{last.lower().replace(' ', '')}@example.com",
-            "department": rng.choice(departments),
-            "salary": rng.randint(52_000, 148_000),
-            "active": rng.random() < 0.85,
-        })
+        employees.append(
+            {
+                "id": number,
+                "name": f"{first} {last}",
+                "email": f"{first.lower()}.{last.lower().replace(' ', '')}@example.com",
+                "department": rng.choice(departments),
+                "salary": rng.randint(52_000, 148_000),
+                "active": rng.random() < 0.85,
+            }
+        )
     return {"employees": employees}
 
 
 @dataclass
 class Item:
-    """One thing the demo encodes: its text before and after, and whether it decoded back exactly."""
+    """One thing the demo encodes: its text before and after, and whether it decoded exactly."""
 
     name: str
     before: str
@@ -96,10 +126,14 @@ def _encode_chat_with_langchain(messages: list[dict[str, Any]]) -> tuple[list[di
     from kaizen_langchain import KaizenEncode
 
     encoded = KaizenEncode().invoke(convert_to_messages(messages))
-    return [{**original, "content": message.content} for original, message in zip(messages, encoded)], "KaizenEncode"
+    return [
+        {**original, "content": message.content} for original, message in zip(messages, encoded)
+    ], "KaizenEncode"
 
 
-def _encode_chat_with_client(client: KaizenSyncClient, messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+def _encode_chat_with_client(
+    client: KaizenSyncClient, messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str]:
     encoded = []
     for message in messages:
         content = message["content"]
@@ -109,7 +143,9 @@ def _encode_chat_with_client(client: KaizenSyncClient, messages: list[dict[str, 
     return encoded, "KaizenSyncClient.prompts_encode"
 
 
-def encode_chat(client: KaizenSyncClient, messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+def encode_chat(
+    client: KaizenSyncClient, messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str]:
     """The messages with their JSON encoded, and which component did it."""
     try:
         return _encode_chat_with_langchain(messages)
@@ -118,7 +154,7 @@ def encode_chat(client: KaizenSyncClient, messages: list[dict[str, Any]]) -> tup
 
 
 def run_job(client: KaizenSyncClient) -> tuple[list[Item], str]:
-    """Encode the chat prompt and the dataset, decode them back; the items and the chat encoder used."""
+    """Encode the chat prompt and the dataset and decode them back; the items and chat encoder."""
     chat = sample_chat()
     encoded_chat, via = encode_chat(client, chat)
     tool_before = chat[-1]["content"]
@@ -154,8 +190,12 @@ def _tokens_table(items: list[Item]) -> Table:
             saved = before.tokens - after.tokens
             dollars = estimate_cost(saved, model) * CALLS_FOR_COST
             table.add_row(
-                item.name, label, f"{before.tokens:,}", f"{after.tokens:,}",
-                f"{saved:,} ({saved / before.tokens:.0%})", f"{dollars:,.2f}",
+                item.name,
+                label,
+                f"{before.tokens:,}",
+                f"{after.tokens:,}",
+                f"{saved:,} ({saved / before.tokens:.0%})",
+                f"{dollars:,.2f}",
             )
     return table
 
@@ -170,19 +210,25 @@ def _round_trip_table(items: list[Item]) -> Table:
 
 
 def main() -> None:
-    """Run the main job on the embedded engine and print what it saved; exit 1 on a round-trip mismatch."""
+    """Run the main job on the embedded engine and print the savings; exit 1 on a mismatch."""
     console = Console()
     with KaizenSyncClient(mode="embedded") as client:
         items, via = run_job(client)
-    console.print(f"Kaizen demo on the embedded engine (offline); chat prompt encoded by [bold]{via}[/bold].")
+    console.print(
+        f"Kaizen demo on the embedded engine (offline); chat prompt encoded by [bold]{via}[/bold]."
+    )
     tool_lines = items[0].tool_after.splitlines()
-    preview = "\n".join(tool_lines[:8] + ([f"... {len(tool_lines) - 8} more lines"] if len(tool_lines) > 8 else []))
-    console.print(Panel(
-        preview.replace("\t", " \u21e5 "),
-        title="the tool message as the model now reads it",
-        subtitle="\u21e5 = tab delimiter" if "\t" in preview else None,
-        expand=False,
-    ))
+    preview = "\n".join(
+        tool_lines[:8] + ([f"... {len(tool_lines) - 8} more lines"] if len(tool_lines) > 8 else [])
+    )
+    console.print(
+        Panel(
+            preview.replace("\t", " \u21e5 "),
+            title="the tool message as the model now reads it",
+            subtitle="\u21e5 = tab delimiter" if "\t" in preview else None,
+            expand=False,
+        )
+    )
     console.print(_tokens_table(items))
     console.print(_round_trip_table(items))
     if not all(item.exact for item in items):
