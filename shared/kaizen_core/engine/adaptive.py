@@ -1,37 +1,123 @@
-"""Adaptive encoding (``format="auto"``): fewest tokens for the target model."""
+"""Adaptive encoding (``format="auto"``): the fewest tokens for the target model.
+
+Rules, per block (a whole payload, an embedded JSON block, a tool result, a node):
+
+1. Render the value as *adaptive KTOF* (:mod:`.auto_encoder`): TOON's layout with
+
+   * relaxed quoting: strings are quoted only where the decoder would misread them (a value
+     after ``key:`` may hold colons, ``-``, ``#`` and delimiters; timestamps and URLs stay bare);
+   * TOON tables wherever rows share keys *in the same order* (TOON's own table test ignores
+     order; ours keeps it so decoded objects keep their key order);
+   * extended tables (:mod:`.tables`) for arrays of objects that TOON writes as list items:
+     semi-uniform rows get optional columns (``error?{message,stack}``), nested arrays of
+     uniform objects become nested-table cells (``items[]{sku,qty}`` with ``[["A",1]]``),
+     anything else irregular a compact-JSON cell (``meta[]``). An extended table is used
+     only when at least half of its cells are present and one column is in every row.
+   * subtrees no table fits are written as TOON objects and list items.
+
+2. Candidates are compared with the target model's tokenizer (``bpe-openai``; other models
+   use the o200k_base estimate) and the fewest tokens wins:
+
+   * adaptive KTOF with the requested delimiter;
+   * adaptive KTOF with ``,`` and ``\\t`` when the block is at least 4 KB or some cell had to be
+     quoted because it holds the delimiter (below that the delimiters differ by a token or two);
+   * compact JSON, unless the KTOF text is under 75% of the JSON's characters (measured on the
+     benchmark shapes: KTOF then always has fewer tokens);
+   * ``toon-format``'s own output when an extended table was written (so the result is never
+     worse than plain TOON).
+
+3. Results are cached (LRU, 512 entries, blocks under 64 KB) by the value's compact JSON and
+   the options, so a repeated system prompt or tool schema costs one ``json.dumps``.
+
+Indentation stays the caller's ``indent`` (so ``decode(text, indent=...)`` needs no guess),
+and every candidate is read back exactly by :func:`kaizen_core.engine.decode`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from threading import Lock
 from typing import Any
 
 from .auto_encoder import AutoEncoder
 from .codec import encode_toon
 from .errors import KTOFEncodeError
-from .tokens import counter_for
+from .tokens import counter_for, encoding_for_model
 
-__all__ = ["encode_adaptive", "render_auto"]
+__all__ = ["clear_cache", "encode_adaptive", "render_auto"]
+
+_CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_CACHE_LOCK = Lock()
+_CACHE_SIZE = 512
+_CACHE_MAX_CHARS = 65536
+_ALTERNATE_DELIMITERS_FROM = 4096
+_JSON_WORTH_COUNTING = 0.75
 
 
-def render_auto(value: Any, *, indent: int, delimiter: str, length_marker: bool) -> str:
+def _render(value: Any, indent: int, delimiter: str, length_marker: bool) -> AutoEncoder:
     encoder = AutoEncoder(indent, delimiter, length_marker)
     try:
         encoder.root(value)
     except RecursionError:
         raise KTOFEncodeError("Object is nested too deeply to encode") from None
-    return "\n".join(encoder.lines)
+    return encoder
+
+
+def render_auto(value: Any, *, indent: int, delimiter: str, length_marker: bool) -> str:
+    """Adaptive KTOF for an already normalized value, without the candidate search."""
+    return "\n".join(_render(value, indent, delimiter, length_marker).lines)
+
+
+def clear_cache() -> None:
+    """Forget cached adaptive encodings."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 def encode_adaptive(
     value: Any, *, indent: int, delimiter: str, length_marker: bool, model: str | None
 ) -> str:
-    """Pick the cheapest of KTOF (``,`` ``\\t`` ``|``) and compact JSON for ``value``."""
+    """Encode a normalized value with the fewest tokens for ``model`` (rules in the module doc)."""
+    if not isinstance(value, (dict, list)) or not value:
+        return encode_toon(value, indent=indent, delimiter=delimiter, length_marker=length_marker)
+    compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    encoding = encoding_for_model(model)[0]
+    key = (compact, indent, delimiter, length_marker, encoding)
+    cacheable = len(compact) <= _CACHE_MAX_CHARS
+    if cacheable:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return hit
+    result = _choose(value, compact, indent, delimiter, length_marker, model)
+    if cacheable:
+        with _CACHE_LOCK:
+            _CACHE[key] = result
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return result
+
+
+def _choose(
+    value: Any, compact: str, indent: int, delimiter: str, length_marker: bool, model: str | None
+) -> str:
+    first = _render(value, indent, delimiter, length_marker)
+    text = "\n".join(first.lines)
+    candidates = [text]
+    if first.delimited and (len(text) >= _ALTERNATE_DELIMITERS_FROM or first.split_quotes):
+        for other in (",", "\t"):
+            if other != delimiter:
+                candidates.append(render_auto(value, indent=indent, delimiter=other,
+                                              length_marker=length_marker))
+    if len(text) >= _JSON_WORTH_COUNTING * len(compact):
+        candidates.append(compact)
+    if first.extended_tables:
+        candidates.append(
+            encode_toon(value, indent=indent, delimiter=delimiter, length_marker=length_marker)
+        )
+    if len(candidates) == 1:
+        return text
     count = counter_for(model)
-    candidates = [
-        render_auto(value, indent=indent, delimiter=d, length_marker=length_marker)
-        for d in dict.fromkeys((delimiter, ",", "\t", "|"))
-    ]
-    candidates.append(encode_toon(value, indent=indent, delimiter=delimiter, length_marker=length_marker))
-    if isinstance(value, (dict, list)) and value:
-        candidates.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     return min(candidates, key=count)

@@ -22,9 +22,8 @@ import re
 from typing import Any
 
 from toon_format import _encoder as _te
-from toon_format._text import quote
 
-from .codec import KTOFEncoder, is_negative_zero
+from .codec import KTOFEncoder, fast_quote, is_negative_zero
 
 __all__ = ["AutoEncoder"]
 
@@ -147,7 +146,19 @@ def extended_columns(rows: list[Any]) -> list[_Spec] | None:
 
 
 class AutoEncoder(KTOFEncoder):
-    """The KTOF renderer of ``format="auto"`` (relaxed quoting, extended tables)."""
+    """The KTOF renderer of ``format="auto"`` (relaxed quoting, extended tables).
+
+    After rendering, ``delimited`` tells whether any delimiter-joined line was written
+    (so other delimiters could change the output), ``split_quotes`` how many cells had to
+    be quoted because they hold the delimiter, and ``extended`` whether an extended table
+    was written.
+    """
+
+    def __init__(self, indent_size: int, delimiter: str, length_marker: bool) -> None:
+        super().__init__(indent_size, delimiter, length_marker)
+        self.delimited = False
+        self.split_quotes = 0
+        self.extended_tables = 0
 
     # -- tokens -------------------------------------------------------------
 
@@ -158,26 +169,29 @@ class AutoEncoder(KTOFEncoder):
             or key[-1] in " \t"
             or _KEY_UNSAFE.search(key) is not None
         ):
-            return quote(key)
+            return fast_quote(key)
         return key
 
     def value_text(self, value: Any) -> str:
         """A primitive standing after ``key:``."""
         if isinstance(value, str):
             if _plain_unsafe(value) or value[0] in "[{" or _VALUE_UNSAFE.search(value):
-                return quote(value)
+                return fast_quote(value)
             return value
         return self.primitive(value)
 
     def cell(self, value: Any, first: bool) -> str:
+        self.delimited = True
         if isinstance(value, str):
+            if self.delimiter in value:
+                self.split_quotes += 1
             if (
                 _plain_unsafe(value)
                 or self.delimiter in value
                 or _CELL_UNSAFE.search(value) is not None
                 or (first and (":" in value or value[0] in "#-"))
             ):
-                return quote(value)
+                return fast_quote(value)
             return value
         return self.primitive(value)
 
@@ -255,6 +269,8 @@ class AutoEncoder(KTOFEncoder):
             self.item(element, depth + 1)
 
     def extended(self, head: str, rows: list[Any], specs: list[_Spec], depth: int) -> None:
+        self.extended_tables += 1
+        self.delimited = True
         columns = []
         for spec in specs:
             text = self.key(spec.key) + ("?" if spec.optional else "")

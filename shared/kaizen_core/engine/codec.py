@@ -33,12 +33,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 from toon_format import _decoder as _td
 from toon_format import _encoder as _te
 from toon_format._errors import ToonDecodeError
+from toon_format._text import _needs_quotes
+from toon_format._text import quote as _quote
 
 from .errors import KTOFDecodeError, KTOFEncodeError, locate_column
 from .tables import Column, is_extended, leaf_count, split_cells
@@ -65,6 +68,16 @@ def normalize(data: Any) -> Any:
         raise KTOFEncodeError(str(exc)) from None
 
 
+_JSON_ESCAPE_DIFFERS = re.compile("[\b\f]")
+
+
+def fast_quote(value: str) -> str:
+    """``toon_format``'s ``quote`` via the C JSON encoder (same escapes unless \\b or \\f occur)."""
+    if _JSON_ESCAPE_DIFFERS.search(value):
+        return _quote(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
 def is_negative_zero(value: Any) -> bool:
     """True for the float ``-0.0``."""
     return type(value) is float and value == 0.0 and math.copysign(1.0, value) < 0
@@ -78,6 +91,8 @@ class KTOFEncoder(_te._Encoder):
         self.mark = "#" if length_marker else ""
 
     def primitive(self, value: Any) -> str:
+        if type(value) is str:
+            return fast_quote(value) if _needs_quotes(value, self.delimiter) else value
         if is_negative_zero(value):
             return "-0.0"
         return super().primitive(value)
@@ -165,6 +180,48 @@ def parse_json_token(token: str) -> tuple[bool, Any]:
     return True, value
 
 
+_QUOTED_OR = {
+    char: re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?$)|' + re.escape(char), re.DOTALL)
+    for char in (":", "[", ",", "\t", "|")
+}
+_QUOTED = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def quoted_end(text: str, start: int) -> int:
+    """Index just past the quoted token at ``start``, or -1 if it is unterminated."""
+    match = _QUOTED.match(text, start)
+    return match.end() if match else -1
+
+
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.|$)", re.DOTALL)
+_SIMPLE_ESCAPE_BODIES = frozenset('\\"nrt')
+_LENIENT_JSON = json.JSONDecoder(strict=False)
+
+
+def find_unquoted(text: str, char: str, start: int = 0) -> int:
+    """Index of the first ``char`` outside double quotes, or -1 (regex, not a char loop)."""
+    if '"' not in text:
+        return text.find(char, start)
+    for match in _QUOTED_OR[char].finditer(text, start):
+        if match.group() == char:
+            return match.start()
+    return -1
+
+
+def split_unquoted(text: str, delimiter: str) -> list[str]:
+    """Split on unquoted delimiters and trim each token (as ``toon_format``'s ``_split``)."""
+    if '"' not in text:
+        return [token.strip(" ") for token in text.split(delimiter)]
+    tokens = []
+    start = 0
+    for match in _QUOTED_OR[delimiter].finditer(text):
+        if match.group() == delimiter:
+            tokens.append(text[start : match.start()].strip(" "))
+            start = match.end()
+    tokens.append(text[start:].strip(" "))
+    return tokens
+
+
 _HEADER_FALLTHROUGH = frozenset(
     {"Malformed bracket segment", "Expected ':' after the array header"}
 )
@@ -178,18 +235,64 @@ class KTOFParser(_td._Parser):
             content = content[: bracket + 1] + content[bracket + 2 :]
         return super().header(content, bracket, line)
 
+    def unescape(self, body: str, line: Any) -> str:
+        if "\\" not in body:
+            return body
+        for escape in set(_ESCAPE.findall(body)):
+            if escape in _SIMPLE_ESCAPE_BODIES:
+                continue
+            if len(escape) == 5 and not 0xD800 <= int(escape[1:], 16) <= 0xDFFF:
+                continue
+            return super().unescape(body, line)  # raises with the toon-format message
+        return _LENIENT_JSON.decode('"' + body + '"')  # type: ignore[no-any-return]
+
+    def quoted(self, token: str, line: Any) -> str:
+        end = quoted_end(token, 0)
+        if end < 0:
+            raise self.error("Unterminated string", line)
+        if end != len(token):
+            raise self.error("Unexpected characters after closing quote", line)
+        return self.unescape(token[1:-1], line)
+
+    def values(self, text: str, delimiter: str, line: Any) -> list[Any]:
+        if not text:
+            return []
+        return [self.primitive(token, line) for token in split_unquoted(text, delimiter)]
+
     def classify(self, content: str, line: Any) -> Any:
         try:
-            return super().classify(content, line)
+            return self._classify(content, line)
         except ToonDecodeError as exc:
             # Non-strict fall-through of a malformed header to a literal key (§6,
             # the spec's optional leniency): ``key[]: 1,2`` is the key "key[]".
             if self.strict or exc.msg not in _HEADER_FALLTHROUGH or content[:1] == '"':
                 raise
-            colon = _td._find_unquoted(content, ":")
+            colon = find_unquoted(content, ":")
             if colon < 0:
                 raise
             return _td._KeyValue(content[:colon].strip(" "), content[colon + 1 :].strip(" "))
+
+    def _classify(self, content: str, line: Any) -> Any:
+        """``toon_format``'s line classification (§5.2) with regex-based scanning."""
+        colon = find_unquoted(content, ":")
+        if content.startswith('"'):
+            end = quoted_end(content, 0)
+            if end < 0:
+                raise self.error("Unterminated string", line)
+            if colon >= 0 and content.startswith("[", end):
+                return self.header(content, end, line)
+            after = content[end:].lstrip(" ")
+            if not after:
+                return _td._Scalar(content)
+            if after[0] != ":":
+                raise self.error("Unexpected characters after closing quote", line)
+            return _td._KeyValue(self.quoted(content[:end], line), after[1:].strip(" "))
+        bracket = find_unquoted(content, "[")
+        if 0 <= bracket < colon:
+            return self.header(content, bracket, line)
+        if colon >= 0:
+            return _td._KeyValue(content[:colon].strip(" "), content[colon + 1 :].strip(" "))
+        return _td._Scalar(content)
 
     def number(self, token: str, line: Any) -> Any:
         value = super().number(token, line)
