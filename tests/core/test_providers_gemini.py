@@ -89,11 +89,13 @@ def test_sync_generate_content_per_part(server: GeminiStandin) -> None:
 def test_plain_string_contents_and_config_object(server: GeminiStandin) -> None:
     client = wrap(_client(server), decode_response=True)
     server.answers.append(encode({"best": "KZ5"}))
-    config = types.GenerateContentConfig(system_instruction="Be brief.", temperature=0.1)
+    schema = {"fields": [{"name": "code"}, {"name": "seats"}]}
+    config = types.GenerateContentConfig(system_instruction=f"Be brief. {json.dumps(schema)}", temperature=0.1)
     response = client.models.generate_content(model=MODEL, contents=f"Flights: {json.dumps(ROWS)}", config=config)
     sent = server.requests[-1].json
     assert sent["contents"] == [{"role": "user", "parts": [{"text": f"Flights: {ROWS_KTOF}"}]}]
-    assert sent["systemInstruction"]["parts"][0]["text"] == "Be brief."
+    assert sent["systemInstruction"]["parts"][0]["text"] == f"Be brief. {encode(schema)}"
+    assert config.system_instruction == f"Be brief. {json.dumps(schema)}"  # the caller's config is untouched
     assert sent["generationConfig"]["temperature"] == 0.1
     assert response.kaizen.decoded == {"best": "KZ5"}
 

@@ -184,6 +184,26 @@ async def test_async_rewrite_matches_sync_rewrite() -> None:
     assert async_run.info.as_dict() == sync_run.info.as_dict()
 
 
+async def test_large_prompts_are_compressed_in_a_worker_thread(monkeypatch: Any) -> None:
+    import threading
+
+    from kaizen_core.providers import _compression
+
+    threads: list[str] = []
+    compress = EmbeddedCompressor.compress
+
+    def spy(self: EmbeddedCompressor, text: str) -> Any:
+        threads.append(threading.current_thread().name)
+        return compress(self, text)
+
+    monkeypatch.setattr(_compression, "THREAD_THRESHOLD", 10)
+    monkeypatch.setattr(EmbeddedCompressor, "compress", spy)
+    kwargs = {"messages": [{"role": "user", "content": json.dumps([{"id": i} for i in range(20)])}]}
+    out = await _run().arewrite(rewrite_openai_chat, kwargs)
+    assert out["messages"][0]["content"] == encode([{"id": i} for i in range(20)])
+    assert threads and threading.main_thread().name not in threads
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=12),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=5),

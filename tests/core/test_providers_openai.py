@@ -235,7 +235,8 @@ def test_text_without_json_is_sent_unchanged(server: OpenAIStandIn) -> None:
 def test_with_options_and_other_attributes(server: OpenAIStandIn) -> None:
     raw = openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0)
     client = wrap(raw)
-    assert unwrap(client) is raw
+    assert unwrap(client) is raw and isinstance(client, openai.OpenAI)
+    assert unwrap(wrap(client, decode_response=True)) is raw  # re-wrapping does not stack
     assert client.api_key == "sk-test" and client.models is raw.models
     assert client.chat.completions.create.__doc__ == raw.chat.completions.create.__doc__
     tuned = client.with_options(timeout=5)

@@ -114,6 +114,7 @@ def wrap(
             Kaizen client would block an async vendor client's event loop, and an async one
             cannot serve a sync vendor client).
     """
+    client = unwrap(client)  # re-wrapping replaces the settings instead of stacking them
     vendor = _vendor(client)
     options = dict(_DEFAULT_ENCODE_OPTIONS if encode_options is None else encode_options)
     if kaizen is None:
@@ -124,12 +125,16 @@ def wrap(
             check_compressor(compressor, is_async=_is_async_client(client, vendor))
     settings = WrapSettings(compressor, decode_response, frozenset(roles))
     if vendor == "openai":
-        from .openai import wrap_openai
+        from .openai import is_openai_client, wrap_openai
 
+        if not is_openai_client(client):
+            raise TypeError(f"wrap() takes an openai.OpenAI or AsyncOpenAI client, got {type(client).__name__}")
         return wrap_openai(client, settings)  # type: ignore[no-any-return]
     if vendor == "anthropic":
-        from .anthropic import wrap_anthropic
+        from .anthropic import is_anthropic_client, wrap_anthropic
 
+        if not is_anthropic_client(client):
+            raise TypeError(f"wrap() takes an anthropic client with a messages resource, got {type(client).__name__}")
         return wrap_anthropic(client, settings)  # type: ignore[no-any-return]
     from .gemini import is_gemini_client, wrap_gemini
 

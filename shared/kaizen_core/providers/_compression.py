@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ __all__ = [
     "check_compressor",
     "decode_answer",
 ]
+
+logger = logging.getLogger("kaizen_core.providers")
 
 #: Prompts with more characters than this are compressed in a worker thread by async wrappers.
 THREAD_THRESHOLD = 256 * 1024
@@ -214,6 +217,7 @@ class CallRun:
         compressor = self.settings.compressor
         texts = list(offered)
         if isinstance(compressor, EmbeddedCompressor):
+            # Module attribute looked up per call, so tests (and users) can tune it.
             if sum(map(len, texts)) > THREAD_THRESHOLD:
                 results = await asyncio.to_thread(lambda: [compressor.compress(t) for t in texts])
             else:
@@ -228,6 +232,15 @@ class CallRun:
         """Attach the info to ``result``; decode its text first when asked and possible."""
         if self.settings.decode_response and answer_text is not None:
             self.info.decoded, self.info.decode_error = decode_answer(answer_text(result))
+        if self.info.texts_rewritten:
+            logger.debug(
+                "%s call to %s: %d text(s) rewritten, %d -> %d tokens",
+                self.info.provider,
+                self.info.model,
+                self.info.texts_rewritten,
+                self.info.original_tokens,
+                self.info.compressed_tokens,
+            )
         return attach_info(result, self.info)
 
 

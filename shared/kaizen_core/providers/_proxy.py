@@ -48,6 +48,10 @@ class ResourceProxy:
         object.__setattr__(self, "__wrapped__", target)
         object.__setattr__(self, "_kaizen_overrides", dict(overrides))
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: D105 - isinstance(proxy, openai.OpenAI) stays True
+        return type(self.__wrapped__)
+
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.__wrapped__, name)
         factory = self._kaizen_overrides.get(name)
