@@ -10,7 +10,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from toon_format import _encoder as _toon_encoder
+
 from . import engine
+from .engine.codec import normalize
 from .errors import KaizenDecodeError
 from .models import DecodeOptions, EncodeOptions
 
@@ -83,12 +86,13 @@ def ktof_lines(items: Sequence[Any], options: BaseModelOrMapping = None) -> Iter
     kwargs = _options(options, EncodeOptions)
     kwargs.pop("format", None)
     kwargs.pop("model", None)
-    items = list(items)
-    if not items or all(_is_primitive(item) for item in items):
+    items = normalize(list(items))
+    if not items or all(map(_toon_encoder._is_primitive, items)):
         yield from engine.encode(items, **kwargs).split("\n")
         return
     count = len(items)
-    if _is_tabular(items):
+    # The same table rule the engine's encoder applies (toon-format's, nested tables included).
+    if _toon_encoder._shape(items) is not None:
         first = True
         for item in items:
             header, *rows = engine.encode([item], **kwargs).split("\n")
@@ -109,24 +113,6 @@ def ktof_lines(items: Sequence[Any], options: BaseModelOrMapping = None) -> Iter
 
 def _with_count(header: str, count: int) -> str:
     return _COUNT.sub(lambda m: f"[{m.group(1)}{count}", header, count=1)
-
-
-def _is_primitive(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _is_tabular(items: Sequence[Any]) -> bool:
-    """TOON's tabular rule: all objects, same keys, every value primitive."""
-    first = items[0]
-    if not isinstance(first, Mapping) or not first:
-        return False
-    keys = set(first)
-    return all(
-        isinstance(item, Mapping)
-        and set(item) == keys
-        and all(_is_primitive(v) for v in item.values())
-        for item in items
-    )
 
 
 __all__ = ["ChunkDecoder", "ktof_lines"]
