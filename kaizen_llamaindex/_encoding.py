@@ -10,15 +10,37 @@ token counting is local and offline (``kaizen_core.engine.count_tokens``), becau
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Literal, Mapping, Optional, Union
 
-from kaizen_core import KaizenClient, KaizenSyncClient
+from kaizen_core import (
+    KaizenClient,
+    KaizenPayloadTooLargeError,
+    KaizenRateLimitError,
+    KaizenRequestError,
+    KaizenServerError,
+    KaizenSyncClient,
+)
 from kaizen_core.engine import count_tokens
 
-__all__ = ["KaizenTextEncoder", "TextRewrite", "resolve_clients"]
+__all__ = ["AnyKaizenClient", "KTOFFormat", "KaizenTextEncoder", "TextRewrite", "resolve_clients"]
 
 AnyKaizenClient = Union[KaizenClient, KaizenSyncClient]
+#: "auto": adaptive, fewest tokens for the model; "toon": exactly the TOON spec output.
+KTOFFormat = Literal["auto", "toon"]
+
+logger = logging.getLogger("kaizen_llamaindex")
+
+#: The service could not encode right now (after the client's retries). With ``fail_open`` the
+#: text goes to the LLM as it is: Kaizen saves tokens, it must not take the pipeline down.
+#: Anything else (bad key, bad option, malformed request) is a configuration error and raises.
+UNAVAILABLE = (
+    KaizenRequestError,
+    KaizenRateLimitError,
+    KaizenServerError,
+    KaizenPayloadTooLargeError,
+)
 
 # Cheapest possible pre-check: text without a bracket has no JSON to rewrite.
 _JSON_OPENERS = ("{", "[")
@@ -75,6 +97,10 @@ def _parse_whole_json(text: str) -> Optional[Any]:
     return value if isinstance(value, (dict, list)) and value else None
 
 
+def _unchanged(text: str) -> TextRewrite:
+    return TextRewrite(original=text, text=text, applied=False)
+
+
 def _result_text(response: Any) -> str:
     result = response["result"]
     if not isinstance(result, str):
@@ -96,6 +122,8 @@ class KaizenTextEncoder:
         format: KTOF output format sent as ``options.format`` ("auto" = adaptive, fewest tokens).
         min_savings_ratio: a rewrite is kept only when it saves at least one token and
             ``saved / original >= min_savings_ratio``.
+        fail_open: when the service is unavailable (connection, timeout, 429, 5xx, 413 after
+            the client's retries), log a warning and leave the text as it is instead of raising.
     """
 
     def __init__(
@@ -105,6 +133,7 @@ class KaizenTextEncoder:
         *,
         format: str = "auto",
         min_savings_ratio: float = 0.0,
+        fail_open: bool = True,
     ) -> None:
         if not 0.0 <= min_savings_ratio < 1.0:
             raise ValueError("min_savings_ratio must be in [0, 1)")
@@ -112,6 +141,7 @@ class KaizenTextEncoder:
         self._async_client = async_client
         self.format = format
         self.min_savings_ratio = min_savings_ratio
+        self.fail_open = fail_open
 
     # -- clients -------------------------------------------------------------------------
 
@@ -151,7 +181,22 @@ class KaizenTextEncoder:
     def rewrite(self, text: str, *, model: str) -> TextRewrite:
         """Rewrite ``text`` (blocking); the result says whether the rewrite was kept."""
         if not any(opener in text for opener in _JSON_OPENERS):
-            return TextRewrite(original=text, text=text, applied=False)
+            return _unchanged(text)
+        try:
+            return self._rewrite(text, model)
+        except UNAVAILABLE as exc:
+            return self._unavailable(text, exc)
+
+    async def arewrite(self, text: str, *, model: str) -> TextRewrite:
+        """Rewrite ``text`` through the async client."""
+        if not any(opener in text for opener in _JSON_OPENERS):
+            return _unchanged(text)
+        try:
+            return await self._arewrite(text, model)
+        except UNAVAILABLE as exc:
+            return self._unavailable(text, exc)
+
+    def _rewrite(self, text: str, model: str) -> TextRewrite:
         value = _parse_whole_json(text)
         if value is not None:
             encoded = _result_text(self.sync_client.compress(self._compress_payload(value, model)))
@@ -159,16 +204,19 @@ class KaizenTextEncoder:
         response = self.sync_client.prompts_encode(self._prompt_payload(text, model))
         return self._judge_prompt(text, response, model)
 
-    async def arewrite(self, text: str, *, model: str) -> TextRewrite:
-        """Rewrite ``text`` through the async client."""
-        if not any(opener in text for opener in _JSON_OPENERS):
-            return TextRewrite(original=text, text=text, applied=False)
+    async def _arewrite(self, text: str, model: str) -> TextRewrite:
         value = _parse_whole_json(text)
         if value is not None:
             response = await self.async_client.compress(self._compress_payload(value, model))
             return self._judge(text, _result_text(response), model, whole_json=True, blocks=1)
         response = await self.async_client.prompts_encode(self._prompt_payload(text, model))
         return self._judge_prompt(text, response, model)
+
+    def _unavailable(self, text: str, exc: Exception) -> TextRewrite:
+        if not self.fail_open:
+            raise exc
+        logger.warning("Kaizen unavailable, sending %d characters unencoded: %s", len(text), exc)
+        return _unchanged(text)
 
     # -- deciding ------------------------------------------------------------------------
 
@@ -178,7 +226,7 @@ class KaizenTextEncoder:
         if not meta.get("auto_detection_applied") or blocks == 0:
             # The service fell back to encoding the whole string as one KTOF value, which
             # is not a rewrite of the text the model should read.
-            return TextRewrite(original=text, text=text, applied=False)
+            return _unchanged(text)
         return self._judge(text, _result_text(response), model, whole_json=False, blocks=blocks)
 
     def _judge(

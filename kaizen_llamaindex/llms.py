@@ -30,6 +30,7 @@ from llama_index.core.llms.llm import LLM, ToolSelection
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
+    KTOFFormat,
     KaizenClient,
     KaizenTextEncoder,
     TextRewrite,
@@ -64,11 +65,18 @@ class KaizenLLM(LLM):
         async_client: the ``KaizenClient`` for the async methods when ``client`` is sync.
         format: KTOF output format ("auto" adaptive by default, or "toon").
         min_savings_ratio: keep a rewrite only when saved/original tokens >= this.
+        fail_open: when the Kaizen service is unavailable (connection, timeout, 429, 5xx, 413
+            after the client's retries) send the text unencoded with a logged warning; False
+            raises. Configuration errors (bad key, bad option) always raise.
     """
 
     llm: SerializeAsAny[LLM] = Field(description="The wrapped LLM.")
-    format: str = Field(default="auto", description='KTOF output format ("auto" or "toon").')
+    format: KTOFFormat = Field(default="auto", description="KTOF output format.")
     min_savings_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
+    fail_open: bool = Field(
+        default=True,
+        description="Send the text unencoded (and log a warning) when Kaizen is unavailable.",
+    )
     _encoder: KaizenTextEncoder = PrivateAttr()
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "KaizenLLM":
@@ -95,7 +103,11 @@ class KaizenLLM(LLM):
         super().__init__(llm=llm, **kwargs)
         sync_client, aclient = resolve_clients(client, async_client)
         self._encoder = KaizenTextEncoder(
-            sync_client, aclient, format=self.format, min_savings_ratio=self.min_savings_ratio
+            sync_client,
+            aclient,
+            format=self.format,
+            min_savings_ratio=self.min_savings_ratio,
+            fail_open=self.fail_open,
         )
 
     @classmethod

@@ -11,6 +11,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
+    KTOFFormat,
     KaizenClient,
     KaizenTextEncoder,
     TextRewrite,
@@ -38,12 +39,19 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
         model: whose tokenizer decides whether a rewrite saves tokens.
         format: KTOF output format ("auto" adaptive by default, or "toon").
         min_savings_ratio: keep a rewrite only when saved/original tokens >= this.
+        fail_open: when the Kaizen service is unavailable (connection, timeout, 429, 5xx, 413
+            after the client's retries) send the text unencoded with a logged warning; False
+            raises. Configuration errors (bad key, bad option) always raise.
         max_concurrency: async path: how many nodes are encoded at once.
     """
 
     model: str = Field(default="gpt-4o", description="Model whose tokenizer counts savings.")
-    format: str = Field(default="auto", description='KTOF output format ("auto" or "toon").')
+    format: KTOFFormat = Field(default="auto", description="KTOF output format.")
     min_savings_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
+    fail_open: bool = Field(
+        default=True,
+        description="Send the text unencoded (and log a warning) when Kaizen is unavailable.",
+    )
     max_concurrency: int = Field(default=8, ge=1)
     _encoder: KaizenTextEncoder = PrivateAttr()
 
@@ -61,6 +69,7 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
             aclient,
             format=self.format,
             min_savings_ratio=self.min_savings_ratio,
+            fail_open=self.fail_open,
         )
 
     @classmethod

@@ -299,3 +299,19 @@ def test_ktof_answer_loop_with_the_output_parser(openai_standin: OpenAIStandIn) 
     assert_ktof(sent)
     assert "Answer in KTOF" in sent and "rainy[1]{id,city}:" in sent
     assert parser.parse(answer) == {"rainy": [{"id": 0, "city": "city 0"}, {"id": 3, "city": "city 3"}]}
+
+
+def test_unavailable_kaizen_sends_the_messages_as_they_are(openai_standin: OpenAIStandIn) -> None:
+    import socket
+
+    from kaizen_core import KaizenSyncClient
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    llm = KaizenLLM(
+        llm=openai_llm(openai_standin.base_url),
+        client=KaizenSyncClient(base_url=closed, max_retries=0),
+    )
+    assert llm.chat(question()).message.content
+    assert sent_user_text(openai_standin.chat_requests[-1]) == question()[1].content

@@ -229,3 +229,42 @@ async def test_async_path_never_touches_the_blocking_client() -> None:
     assert TABLE_HEADER.search(out[0].node.get_content())
     with pytest.raises(AssertionError, match="blocking Kaizen client"):
         postprocessor.postprocess_nodes(_mixed_nodes())
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+async def test_unavailable_service_fails_open_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from kaizen_core import KaizenClient, KaizenConnectionError
+
+    client = KaizenClient(base_url=_closed_port_url(), max_retries=0)
+    nodes = _mixed_nodes()
+    with caplog.at_level("WARNING", logger="kaizen_llamaindex"):
+        out = await KaizenNodePostprocessor(client=client).apostprocess_nodes(nodes)
+        out_sync = KaizenNodePostprocessor(client=client).postprocess_nodes(nodes)
+    assert [n.node for n in out] == [n.node for n in nodes]
+    assert [n.node for n in out_sync] == [n.node for n in nodes]
+    assert "Kaizen unavailable" in caplog.text
+    with pytest.raises(KaizenConnectionError):
+        await KaizenNodePostprocessor(client=client, fail_open=False).apostprocess_nodes(nodes)
+
+
+def test_configuration_errors_raise_even_when_failing_open() -> None:
+    from kaizen_core import KaizenAuthenticationError, KaizenSyncClient
+    from kaizen_core.router import RouterSettings
+    from kaizen_core.transports import EmbeddedTransport
+
+    locked = EmbeddedTransport(RouterSettings(api_keys=frozenset({"right-key"})))
+    client = KaizenSyncClient(mode="embedded", transport=locked, api_key="wrong-key")
+    with pytest.raises(KaizenAuthenticationError):
+        KaizenNodePostprocessor(client=client).postprocess_nodes(_mixed_nodes())
+    with pytest.raises(ValueError):
+        KaizenNodePostprocessor(format="yaml")
