@@ -220,7 +220,7 @@ def parse_success(body: Mapping[str, Any], plan: RequestPlan, request_id: str | 
     return result
 
 
-def retry_hook(policy: RetryPolicy):  # noqa: ANN201 - a stamina backoff hook
+def retry_hook(policy: RetryPolicy):
     """A stamina backoff hook: False (give up), True (backoff) or the server's wait."""
 
     def decide(exc: Exception) -> bool | float:

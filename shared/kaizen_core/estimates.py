@@ -65,8 +65,7 @@ def price_for(model: str) -> ModelPrice:
     (``gpt-4o-2024-08-06`` -> ``gpt-4o``). Raises ``KeyError`` for unknown models."""
     name = model.strip().lower()
     for prefix in ("openai/", "anthropic/", "google/", "models/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
+        name = name.removeprefix(prefix)
     with _prices_lock:
         table = dict(PRICES)
     if name in table:

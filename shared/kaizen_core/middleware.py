@@ -56,7 +56,7 @@ def run_request_hooks(
     for item in middleware:
         short_circuit = item.on_request(request, context)
         if short_circuit is not None:
-            if short_circuit._request is None:  # noqa: SLF001
+            if short_circuit._request is None:
                 short_circuit.request = request
             return short_circuit
     return None
@@ -72,7 +72,7 @@ def run_response_hooks(
     for item in reversed(middleware):
         replacement = item.on_response(request, response, context)
         if replacement is not None:
-            if replacement._request is None:  # noqa: SLF001
+            if replacement._request is None:
                 replacement.request = request
             response = replacement
     return response

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
 from kaizen_core import (
     CacheBackend,
     InMemoryCache,

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from kaizen_core import KaizenClient, KaizenSyncClient
 from kaizen_core.engine import decode
 

@@ -9,13 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pydantic import ValidationError
-
 from kaizen_core import (
+    HOSTED_BASE_URL,
     DecodeRequest,
     EncodeOptions,
     EncodeRequest,
-    HOSTED_BASE_URL,
     KaizenClient,
     KaizenClientConfig,
     KaizenDecodeError,
@@ -33,6 +31,7 @@ from kaizen_core.models import (
     PromptDecodeResponse,
     PromptEncodeResponse,
 )
+from pydantic import ValidationError
 
 USERS = {"users": [{"id": 1, "name": "Ada", "active": True}, {"id": 2, "name": "Bob", "active": False}]}
 USERS_KTOF = "users[2]{id,name,active}:\n  1,Ada,true\n  2,Bob,false"

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import stamina
-
 from kaizen_core import (
     AttemptContext,
     KaizenBadRequestError,

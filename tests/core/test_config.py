@@ -6,8 +6,13 @@ import ssl
 
 import httpx
 import pytest
-
-from kaizen_core import EMBEDDED_BASE_URL, HOSTED_BASE_URL, KaizenClient, KaizenClientConfig, KaizenSyncClient
+from kaizen_core import (
+    EMBEDDED_BASE_URL,
+    HOSTED_BASE_URL,
+    KaizenClient,
+    KaizenClientConfig,
+    KaizenSyncClient,
+)
 from kaizen_core.limiters import AsyncRateLimiter, SyncRateLimiter
 
 
@@ -46,7 +51,7 @@ def test_selection_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert KaizenClientConfig.embedded(api_key="k-123").is_embedded
 
 
-def test_per_phase_timeouts_limits_and_tls(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
+def test_per_phase_timeouts_limits_and_tls(tmp_path) -> None:
     config = KaizenClientConfig(timeout=10, connect_timeout=1, read_timeout=30, max_connections=7,
                                 max_keepalive_connections=3, keepalive_expiry=2.0)  # fmt: skip
     assert config.httpx_timeout() == httpx.Timeout(10, connect=1, read=30, write=10, pool=10)

@@ -4,7 +4,6 @@ keyword or position; async and sync functions; 0.1.4's bare and called forms."""
 from __future__ import annotations
 
 import pytest
-
 from kaizen_core import KaizenClient, KaizenClientConfig, KaizenSyncClient, with_kaizen_client
 
 EMBEDDED = KaizenClientConfig(mode="embedded")

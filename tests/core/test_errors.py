@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pickle
 
-import pytest
-
 import kaizen_core
+import pytest
 from kaizen_core import (
     KaizenAPIError,
     KaizenAuthenticationError,
@@ -114,7 +113,7 @@ def test_exported_from_the_package_root() -> None:
 # -- provoked through real hosts ----------------------------------------------------------------
 
 
-def test_401_from_a_server_with_keys(kaizen_server_factory) -> None:  # noqa: ANN001 - fixture factory
+def test_401_from_a_server_with_keys(kaizen_server_factory) -> None:
     server = kaizen_server_factory(env={"KAIZEN_SERVER_API_KEYS": "good-key-1"})
     with KaizenSyncClient(base_url=server.base_url, api_key="wrong-key-1") as client:
         with pytest.raises(KaizenAuthenticationError) as caught:

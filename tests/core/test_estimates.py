@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kaizen_core import PRICES, estimate_cost, estimate_tokens, register_price
 from kaizen_core.engine import compact_json, count_tokens, encode
 from kaizen_core.estimates import price_for

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import stamina
-
-from kaizen_core import KaizenClient, KaizenClientConfig, KaizenServerError, KaizenSyncClient
-from kaizen_core import logs
+from kaizen_core import KaizenClient, KaizenClientConfig, KaizenServerError, KaizenSyncClient, logs
 
 try:
     from .faultserver import FaultServer, Reply, envelope

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 import stamina
-
 from kaizen_core import (
     CallRecord,
     InMemoryCache,

@@ -8,8 +8,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import stamina
-
-from kaizen_core import AttemptContext, KaizenClient, KaizenServerError, KaizenSyncClient, Middleware
+from kaizen_core import (
+    AttemptContext,
+    KaizenClient,
+    KaizenServerError,
+    KaizenSyncClient,
+    Middleware,
+)
 
 try:
     from .faultserver import FaultServer, Reply, envelope

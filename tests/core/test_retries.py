@@ -13,8 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 import stamina
-from stamina.instrumentation import RetryDetails, set_on_retry_hooks
-
 from kaizen_core import (
     KaizenBadRequestError,
     KaizenClient,
@@ -28,6 +26,7 @@ from kaizen_core import (
 )
 from kaizen_core._pipeline import retry_hook
 from kaizen_core.retries import RetryPolicy, parse_retry_after, server_wait, status_is_retryable
+from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 try:
     from .faultserver import FaultServer, Reply, Reset, Stall, envelope
