@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.datasets import load_datasets
-from benchmarks.latency import COMPONENTS, kaizen_server, measure_latency
+from benchmarks.latency import kaizen_server, measure_latency
 from benchmarks.report import render_markdown, write_chart
 from benchmarks.speed import measure_codec_speed, measure_streaming
 from benchmarks.targets import Results, check_targets
@@ -42,32 +42,37 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# (component, fresh prompts) rows measured in each mode.
+LATENCY_ROWS = {
+    "embedded": (("langchain", True), ("langchain", False), ("client", True)),
+    "kaizen serve (loopback HTTP)": (("langchain", True), ("client", True)),
+}
+
+
 def _measure_latencies(
     results: Results, options: argparse.Namespace, step: Callable[[str], None]
 ) -> None:
     """Latency rows: LangChain components and the bare client, embedded and served."""
 
-    def both(mode: str, base_url: str | None) -> None:
-        for component in COMPONENTS:
+    def rows(mode: str, base_url: str | None) -> None:
+        for component, fresh in LATENCY_ROWS[mode]:
             try:
-                results.latency.append(
-                    measure_latency(
-                        mode, base_url, component=component, iterations=options.iterations
-                    )
+                result = measure_latency(
+                    mode, base_url, component=component, fresh=fresh, iterations=options.iterations
                 )
             except ImportError as error:
-                results.notes.append(
-                    f"{mode} latency of the {component} round not measured: {error}"
-                )
+                results.notes.append(f"{mode} latency ({component}) not measured: {error}")
+            else:
+                results.latency.append(result)
         step(f"{mode} latency measured")
 
-    both("embedded", None)
+    rows("embedded", None)
     if options.no_server:
         results.notes.append("latency through `kaizen serve` not measured (--no-server)")
         return
     try:
         with kaizen_server() as base_url:
-            both("kaizen serve (loopback HTTP)", base_url)
+            rows("kaizen serve (loopback HTTP)", base_url)
     except RuntimeError as error:
         results.notes.append(f"latency through `kaizen serve` not measured: {error}")
 

@@ -26,9 +26,9 @@ from benchmarks.formats import exact_equal
 from benchmarks.timing import latency_samples, percentiles
 
 
-def chat_prompt(target_bytes: int = 2048) -> list[dict[str, Any]]:
+def chat_prompt(target_bytes: int = 2048, *, seed: int = SEED) -> list[dict[str, Any]]:
     """A system + user + tool-call + tool-result conversation of at most ``target_bytes`` bytes."""
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     payload = tool_payload(rng, "search_products")
     while len(payload["results"]) < 30:
         payload["results"] += tool_payload(rng, "search_products")["results"]
@@ -86,72 +86,126 @@ class LatencyResult:
 
     mode: str
     via: str
+    prompts: str
     iterations: int
+    mean_prompt_bytes: float
     p50: float
     p95: float
     exact: bool
 
 
 COMPONENTS = ("langchain", "client")
+Round = Callable[[int], Any]
 
 
-def _langchain_round(
-    base_url: str | None, messages: list[dict[str, Any]], payload: Any
-) -> tuple[str, Callable[[], Any]]:
-    from kaizen_core import KaizenSyncClient, engine
+@dataclass
+class _Case:
+    """One prompt of the latency run, the model's KTOF answer to decode, and the expected value."""
+
+    messages: list[dict[str, Any]]
+    answer: str
+    payload: Any
+
+
+def _cases(count: int, *, fresh: bool) -> list[_Case]:
+    """``count`` cases: all different (``fresh``) or the same prompt repeated."""
+    from kaizen_core import engine
+
+    cases = []
+    for number in range(count if fresh else 1):
+        messages = chat_prompt(seed=SEED + number)
+        payload = json.loads(messages[-1]["content"])
+        cases.append(_Case(messages, engine.encode(payload, format="auto"), payload))
+    return cases if fresh else cases * count
+
+
+def _langchain_round(base_url: str | None, cases: list[_Case]) -> tuple[str, Round]:
+    from kaizen_core import KaizenSyncClient
 
     from kaizen_langchain import KaizenDecode, KaizenEncode
 
     client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else None
     encoder = KaizenEncode(client=client)
     decoder = KaizenDecode(client=client)
-    prompt = _langchain_messages(messages)
-    answer = engine.encode(payload, format="auto")
+    prompts = [_langchain_messages(case.messages) for case in cases]
 
-    def one_round() -> Any:
-        encoder.invoke(prompt)
-        return decoder.invoke(answer)
+    def one_round(index: int) -> tuple[str, Any]:
+        encoded = encoder.invoke(prompts[index])
+        return encoded[-1].content, decoder.invoke(cases[index].answer)
 
     return "KaizenEncode + KaizenDecode", one_round
 
 
-def _client_round(
-    base_url: str | None, messages: list[dict[str, Any]], payload: Any
-) -> tuple[str, Callable[[], Any]]:
-    from kaizen_core import KaizenSyncClient, engine
+def _client_round(base_url: str | None, cases: list[_Case]) -> tuple[str, Round]:
+    from kaizen_core import KaizenSyncClient
 
     client = (
         KaizenSyncClient(base_url=base_url, max_retries=0)
         if base_url
         else KaizenSyncClient(mode="embedded")
     )
-    text = "\n\n".join(m["content"] for m in messages if m["content"])
-    answer = engine.encode(payload, format="auto")
+    texts = ["\n\n".join(m["content"] for m in case.messages if m["content"]) for case in cases]
 
-    def one_round() -> Any:
-        client.prompts_encode({"prompt": text})
-        return client.prompts_decode({"ktof": answer})["result"]
+    def one_round(index: int) -> tuple[str, Any]:
+        encoded = client.prompts_encode({"prompt": texts[index]})["result"]
+        return encoded, client.prompts_decode({"ktof": cases[index].answer})["result"]
 
     return "KaizenSyncClient prompts_encode + prompts_decode", one_round
 
 
+def _round_is_exact(outcome: tuple[str, Any], case: _Case, *, whole_tool_message: bool) -> bool:
+    """The answer decoded exactly, and the tool JSON in the prompt was rewritten.
+
+    With ``whole_tool_message`` the encoded text is the tool message alone and must also decode
+    back to the tool's JSON value exactly.
+    """
+    from kaizen_core import engine
+
+    encoded, decoded = outcome
+    if case.messages[-1]["content"] in encoded or not exact_equal(decoded, case.payload):
+        return False
+    return not whole_tool_message or exact_equal(engine.decode(encoded), case.payload)
+
+
 def measure_latency(
-    mode: str, base_url: str | None = None, *, component: str = "langchain", iterations: int = 500
+    mode: str,
+    base_url: str | None = None,
+    *,
+    component: str = "langchain",
+    fresh: bool = True,
+    iterations: int = 500,
+    warmup: int = 20,
 ) -> LatencyResult:
-    """p50/p95 of one encode + decode round on the 2 KB chat prompt.
+    """p50/p95 of one encode + decode round on a ~2 KB chat prompt.
 
     ``base_url`` None measures the embedded engine in this process; otherwise the server there.
     ``component`` "langchain" times ``KaizenEncode`` on the messages + ``KaizenDecode`` on a KTOF
     answer (ImportError without LangChain); "client" times ``prompts_encode`` on the prompt text
-    + ``prompts_decode`` on the answer through ``KaizenSyncClient``.
+    + ``prompts_decode`` on the answer through ``KaizenSyncClient``. ``fresh`` gives every round
+    a different prompt (tool results differ from call to call, so no cache can answer); without
+    it one prompt is repeated, which shows what the engine's cache of repeated blocks does.
     """
-    messages = chat_prompt()
-    payload = json.loads(messages[-1]["content"])
+    cases = _cases(warmup + iterations, fresh=fresh)
     build = _langchain_round if component == "langchain" else _client_round
-    via, one_round = build(base_url, messages, payload)
-    exact = exact_equal(one_round(), payload)
-    cuts = percentiles(latency_samples(one_round, iterations=iterations))
-    return LatencyResult(mode, via, iterations, cuts[50], cuts[95], exact)
+    via, one_round = build(base_url, cases)
+    whole = component == "langchain"
+    exact = all(
+        _round_is_exact(one_round(index), cases[index], whole_tool_message=whole)
+        for index in range(warmup)
+    )
+    samples = latency_samples(one_round, first=warmup, stop=warmup + iterations)
+    cuts = percentiles(samples)
+    sizes = [prompt_bytes(case.messages) for case in cases]
+    return LatencyResult(
+        mode,
+        via,
+        "fresh" if fresh else "repeated",
+        iterations,
+        sum(sizes) / len(sizes),
+        cuts[50],
+        cuts[95],
+        exact,
+    )
 
 
 def _free_port() -> int:

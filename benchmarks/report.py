@@ -151,6 +151,8 @@ def _speed_section(results: Results) -> list[str]:
         "## Encode and decode speed (median ms per dataset, same run)",
         "",
         "Ratio = json.dumps time / ours time (1.00 or more: at least json.dumps' throughput).",
+        '"ours auto" is timed with the engine\'s cache of adaptive encodings emptied before',
+        "each call, so every call pays the full encode.",
         "",
         *_table(["dataset", *ENCODERS, "ratio toon", "ratio auto"], encode_rows),
         "",
@@ -180,15 +182,30 @@ def _stream_latency_section(results: Results) -> list[str]:
         ]
     if results.latency:
         lines += [
-            "## Added latency of the encode + decode step (2 KB chat prompt)",
+            "## Added latency of the encode + decode step (~2 KB chat prompt)",
+            "",
+            "One round = encode the chat prompt (JSON tool result inside) + decode a KTOF answer.",
+            '"fresh": a different prompt every round (no cache can answer, as with real tool',
+            'results); "repeated": one prompt over and over (the engine\'s cache of repeated blocks).',
             "",
             *_table(
-                ["mode", "measured", "iterations", "p50 ms", "p95 ms", "exact"],
+                [
+                    "mode",
+                    "measured",
+                    "prompts",
+                    "rounds",
+                    "mean bytes",
+                    "p50 ms",
+                    "p95 ms",
+                    "exact",
+                ],
                 [
                     [
                         r.mode,
                         r.via,
+                        r.prompts,
                         str(r.iterations),
+                        f"{r.mean_prompt_bytes:,.0f}",
                         f"{r.p50 * 1e3:.3f}",
                         f"{r.p95 * 1e3:.3f}",
                         "yes" if r.exact else "NO",

@@ -93,7 +93,9 @@ def check_targets(results: Results) -> list[Target]:
         (
             item
             for item in results.latency
-            if item.mode == "embedded" and item.via.startswith("KaizenEncode")
+            if item.mode == "embedded"
+            and item.via.startswith("KaizenEncode")
+            and item.prompts == "fresh"
         ),
         None,
     )

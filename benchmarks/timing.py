@@ -37,16 +37,15 @@ def percentiles(samples: list[float], points: tuple[int, ...] = (50, 95)) -> dic
     return {point: cuts[point - 1] for point in points}
 
 
-def latency_samples(
-    function: Callable[[], object], *, iterations: int, warmup: int = 20
-) -> list[float]:
-    """Wall time of each of ``iterations`` calls of ``function``, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        function()
+def latency_samples(function: Callable[[int], object], *, first: int, stop: int) -> list[float]:
+    """Wall time of ``function(index)`` for each index in ``range(first, stop)``.
+
+    The caller runs ``range(0, first)`` untimed beforehand as warm-up (and checks the results).
+    """
     clock = timeit.default_timer
     samples = []
-    for _ in range(iterations):
+    for index in range(first, stop):
         start = clock()
-        function()
+        function(index)
         samples.append(clock() - start)
     return samples
