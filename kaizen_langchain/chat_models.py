@@ -13,13 +13,23 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from contextvars import ContextVar
+from uuid import UUID
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    BaseCallbackHandler,
+    BaseCallbackManager,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+    Callbacks,
+)
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -60,6 +70,54 @@ def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
 
 
+class _StreamRun(BaseCallbackHandler):
+    """Learns the run id of one ``stream``/``astream`` call, for its encode event.
+
+    ``BaseChatModel.stream`` does not hand its run manager to ``_stream``; this handler,
+    added to that call's callbacks, sees ``on_chat_model_start`` and keeps the run id, so
+    the ``kaizen_encode`` event is attached to the model's own run as in ``_generate``.
+    """
+
+    run_inline: bool = True
+
+    def __init__(self, callbacks: Callbacks) -> None:
+        super().__init__()
+        self.callbacks = callbacks
+        self.run_id: UUID | None = None
+        self.claimed = False
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        if self.run_id is None:
+            self.run_id = run_id
+
+    def claim(self) -> bool:
+        """True once: for the first ``_stream`` of this call (not for nested calls)."""
+        if self.claimed or self.run_id is None:
+            return False
+        self.claimed = True
+        return True
+
+    def manager(self, model: BaseChatModel) -> CallbackManager:
+        return CallbackManager.configure(
+            self.callbacks, model.callbacks, model.verbose, None, model.tags, None, model.metadata
+        )
+
+
+_stream_run: ContextVar[_StreamRun | None] = ContextVar("kaizen_stream_run", default=None)
+
+
+def _with_handler(config: RunnableConfig | None, handler: BaseCallbackHandler) -> RunnableConfig:
+    config = ensure_config(config)
+    callbacks = config.get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        manager = callbacks.copy()
+        manager.add_handler(handler, inherit=False)
+        updated: Callbacks = manager
+    else:
+        updated = [*(callbacks or []), handler]
+    return {**config, "callbacks": updated}
+
+
 class _AnswerStream:
     """Marks the first chunk with the savings; with ``decode``, holds the text to the end."""
 
@@ -97,6 +155,13 @@ class _AnswerStream:
         tail = AIMessageChunk(content="")
         tail.content = self._release(tail)
         return [ChatGenerationChunk(message=tail)]
+
+
+def _reset(token: Any) -> None:
+    try:
+        _stream_run.reset(token)
+    except ValueError:  # the generator was closed from another context; nothing leaked here
+        pass
 
 
 class ChatKaizen(BaseChatModel):
@@ -246,7 +311,7 @@ class ChatKaizen(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         prepared, savings = self._encode(messages, kwargs)
-        emit(ENCODE_EVENT, savings, run_manager)
+        self._emit_streamed(savings, run_manager)
         if _implements(self.llm, "_stream"):
             inner = self.llm._stream(prepared, stop=stop, run_manager=run_manager, **kwargs)
         else:
@@ -265,7 +330,10 @@ class ChatKaizen(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         prepared, savings = await self._aencode(messages, kwargs)
-        await aemit(ENCODE_EVENT, savings, run_manager)
+        if run_manager is not None:
+            await aemit(ENCODE_EVENT, savings, run_manager)
+        else:
+            self._emit_streamed(savings, None)
         answer = self._answer_filter(savings, kwargs)
         if _implements(self.llm, "_astream") or _implements(self.llm, "_stream"):
             async for chunk in self.llm._astream(
@@ -281,6 +349,48 @@ class ChatKaizen(BaseChatModel):
                 yield out
         for out in answer.finish():
             yield out
+
+    def _emit_streamed(self, savings: dict[str, Any], run_manager: Any) -> None:
+        capture = _stream_run.get()
+        if run_manager is None and capture is not None and capture.claim():
+            capture.manager(self).on_custom_event(ENCODE_EVENT, savings, run_id=capture.run_id)
+            return
+        emit(ENCODE_EVENT, savings, run_manager)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """``BaseChatModel.stream``, with the encode event attached to this call's run."""
+        capture = _StreamRun(ensure_config(config).get("callbacks"))
+        capture_config = _with_handler(config, capture)
+        token = _stream_run.set(capture)
+        try:
+            yield from super().stream(input, capture_config, stop=stop, **kwargs)
+        finally:
+            _reset(token)
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """``BaseChatModel.astream``, with the encode event attached to this call's run."""
+        capture = _StreamRun(ensure_config(config).get("callbacks"))
+        capture_config = _with_handler(config, capture)
+        token = _stream_run.set(capture)
+        try:
+            async for chunk in super().astream(input, capture_config, stop=stop, **kwargs):
+                yield chunk
+        finally:
+            _reset(token)
 
     # -- tools and structured output --------------------------------------------------
     def bind_tools(
