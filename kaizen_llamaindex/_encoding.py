@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Optional, Union
+from typing import Any, Literal
 
 from kaizen_core import (
     KaizenClient,
@@ -26,7 +27,7 @@ from kaizen_core.engine import count_tokens
 
 __all__ = ["AnyKaizenClient", "KTOFFormat", "KaizenTextEncoder", "TextRewrite", "resolve_clients"]
 
-AnyKaizenClient = Union[KaizenClient, KaizenSyncClient]
+AnyKaizenClient = KaizenClient | KaizenSyncClient
 #: "auto": adaptive, fewest tokens for the model; "toon": exactly the TOON spec output.
 KTOFFormat = Literal["auto", "toon"]
 
@@ -66,16 +67,16 @@ class TextRewrite:
 
 
 def resolve_clients(
-    client: Optional[AnyKaizenClient],
-    async_client: Optional[KaizenClient],
-) -> tuple[Optional[KaizenSyncClient], Optional[KaizenClient]]:
+    client: AnyKaizenClient | None,
+    async_client: KaizenClient | None,
+) -> tuple[KaizenSyncClient | None, KaizenClient | None]:
     """Sort the user's ``client``/``async_client`` arguments into a (sync, async) pair.
 
     ``client`` may be either kind. A missing side stays ``None`` and is created lazily: from
     the given client's configuration when there is one, so both paths talk to the same
     service, else embedded.
     """
-    sync_client: Optional[KaizenSyncClient] = None
+    sync_client: KaizenSyncClient | None = None
     if isinstance(client, KaizenClient):
         if async_client is not None and async_client is not client:
             raise ValueError("pass the async client as `client` or `async_client`, not both")
@@ -85,7 +86,7 @@ def resolve_clients(
     return sync_client, async_client
 
 
-def _parse_whole_json(text: str) -> Optional[Any]:
+def _parse_whole_json(text: str) -> Any | None:
     """The JSON object/array that is the whole (stripped) text, else None."""
     stripped = text.strip()
     if not stripped or stripped[0] not in _JSON_OPENERS:
@@ -128,8 +129,8 @@ class KaizenTextEncoder:
 
     def __init__(
         self,
-        sync_client: Optional[KaizenSyncClient] = None,
-        async_client: Optional[KaizenClient] = None,
+        sync_client: KaizenSyncClient | None = None,
+        async_client: KaizenClient | None = None,
         *,
         format: str = "auto",
         min_savings_ratio: float = 0.0,

@@ -17,7 +17,7 @@ root dispatcher like LlamaIndex's own events and reach any handler attached ther
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Literal
 
 from llama_index.core.bridge.pydantic import BaseModel, PrivateAttr
 from llama_index.core.instrumentation import get_dispatcher
@@ -53,7 +53,7 @@ class KaizenEncodeEvent(BaseEvent):
     exact: bool = True
     whole_json: bool = False
     embedded_blocks: int = 0
-    node_id: Optional[str] = None
+    node_id: str | None = None
 
     @property
     def tokens_saved(self) -> int:
@@ -105,7 +105,7 @@ class KaizenSavingsHandler(BaseEventHandler):
     """
 
     decodes: int = 0
-    _by_model: Dict[str, ModelSavings] = PrivateAttr(default_factory=dict)
+    _by_model: dict[str, ModelSavings] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
@@ -126,7 +126,7 @@ class KaizenSavingsHandler(BaseEventHandler):
                 self.decodes += 1
 
     @property
-    def by_model(self) -> Dict[str, ModelSavings]:
+    def by_model(self) -> dict[str, ModelSavings]:
         """A snapshot of the per-model totals."""
         with self._lock:
             return {name: totals.model_copy() for name, totals in self._by_model.items()}

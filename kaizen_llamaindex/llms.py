@@ -11,7 +11,8 @@ would emit every LLM event twice.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -30,9 +31,9 @@ from llama_index.core.llms.llm import LLM, ToolSelection
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
-    KTOFFormat,
     KaizenClient,
     KaizenTextEncoder,
+    KTOFFormat,
     TextRewrite,
     resolve_clients,
 )
@@ -79,18 +80,20 @@ class KaizenLLM(LLM):
     )
     _encoder: KaizenTextEncoder = PrivateAttr()
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "KaizenLLM":
+    # The wrapper's class follows the inner LLM's kind, so __new__ returns a subclass.
+    def __new__(cls, *args: Any, **kwargs: Any) -> KaizenLLM:  # noqa: PYI034
         inner = kwargs.get("llm", args[0] if args else None)
+        target = cls
         if cls is KaizenLLM and isinstance(inner, FunctionCallingLLM):
-            cls = KaizenFunctionCallingLLM
-        return super().__new__(cls)
+            target = KaizenFunctionCallingLLM
+        return super().__new__(target)
 
     def __init__(
         self,
-        llm: Optional[LLM] = None,
+        llm: LLM | None = None,
         *,
-        client: Optional[AnyKaizenClient] = None,
-        async_client: Optional[KaizenClient] = None,
+        client: AnyKaizenClient | None = None,
+        async_client: KaizenClient | None = None,
         **kwargs: Any,
     ) -> None:
         if llm is None:
@@ -153,10 +156,10 @@ class KaizenLLM(LLM):
             self._report(rewrite)
         return rewrite.text
 
-    def _rewrite_messages(self, messages: Sequence[ChatMessage]) -> List[ChatMessage]:
+    def _rewrite_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
         return [_with_texts(m, [self._rewrite_text(t) for t in _texts(m)]) for m in messages]
 
-    async def _arewrite_messages(self, messages: Sequence[ChatMessage]) -> List[ChatMessage]:
+    async def _arewrite_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
         texts = [_texts(message) for message in messages]
         flat = await asyncio.gather(*(self._arewrite_text(t) for ts in texts for t in ts))
         rewritten, position = [], 0
@@ -226,8 +229,8 @@ class KaizenFunctionCallingLLM(KaizenLLM, FunctionCallingLLM):
     def _prepare_chat_with_tools(
         self,
         tools: Sequence[Any],
-        user_msg: Optional[Union[str, ChatMessage]] = None,
-        chat_history: Optional[List[ChatMessage]] = None,
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
         verbose: bool = False,
         allow_parallel_tool_calls: bool = False,
         tool_required: bool = False,
@@ -261,18 +264,18 @@ class KaizenFunctionCallingLLM(KaizenLLM, FunctionCallingLLM):
         response: ChatResponse,
         error_on_no_tool_call: bool = True,
         **kwargs: Any,
-    ) -> List[ToolSelection]:
+    ) -> list[ToolSelection]:
         """The inner LLM's tool-call parsing."""
         return self.llm.get_tool_calls_from_response(
             response, error_on_no_tool_call=error_on_no_tool_call, **kwargs
         )
 
 
-def _texts(message: ChatMessage) -> List[str]:
+def _texts(message: ChatMessage) -> list[str]:
     return [block.text for block in message.blocks if isinstance(block, TextBlock)]
 
 
-def _with_texts(message: ChatMessage, texts: List[str]) -> ChatMessage:
+def _with_texts(message: ChatMessage, texts: list[str]) -> ChatMessage:
     """``message`` with its text blocks replaced by ``texts`` (same message when unchanged)."""
     if texts == _texts(message):
         return message

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional, Type
+from typing import Any
 
 from kaizen_core.engine import KTOFDecodeError, decode, encode
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
@@ -34,7 +34,9 @@ Write only the KTOF, with no explanation."""
 EXAMPLE_INTRO = "The answer must have this shape (values are examples):"
 
 _BLANK = " \t\r\n"
-_FENCE = re.compile(r"```[ \t]*(?P<lang>[A-Za-z0-9_-]*)[ \t]*\n(?P<body>.*?)(?:\n[ \t]*```|\Z)", re.S)
+_FENCE = re.compile(
+    r"```[ \t]*(?P<lang>[A-Za-z0-9_-]*)[ \t]*\n(?P<body>.*?)(?:\n[ \t]*```|\Z)", re.DOTALL
+)
 
 
 class KaizenOutputParserError(OutputParserException, ValueError):
@@ -47,7 +49,7 @@ class KaizenOutputParserError(OutputParserException, ValueError):
         text: the whole raw output.
     """
 
-    def __init__(self, msg: str, *, text: str, line: Optional[int], column: Optional[int]):
+    def __init__(self, msg: str, *, text: str, line: int | None, column: int | None):
         self.msg = msg
         self.text = text
         self.line = line
@@ -83,7 +85,7 @@ class KaizenOutputParser(BaseOutputParser):
         self,
         *,
         example: Any = None,
-        output_cls: Optional[Type[BaseModel]] = None,
+        output_cls: type[BaseModel] | None = None,
         indent: int = 2,
         strict: bool = True,
         escape_braces: bool = False,

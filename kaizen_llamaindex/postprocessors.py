@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, List, Optional
+from typing import Any
 
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
@@ -11,9 +11,9 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
-    KTOFFormat,
     KaizenClient,
     KaizenTextEncoder,
+    KTOFFormat,
     TextRewrite,
     resolve_clients,
 )
@@ -57,9 +57,9 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
 
     def __init__(
         self,
-        client: Optional[AnyKaizenClient] = None,
+        client: AnyKaizenClient | None = None,
         *,
-        async_client: Optional[KaizenClient] = None,
+        async_client: KaizenClient | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,9 +79,9 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
 
     def _postprocess_nodes(
         self,
-        nodes: List[NodeWithScore],
-        query_bundle: Optional[QueryBundle] = None,
-    ) -> List[NodeWithScore]:
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+    ) -> list[NodeWithScore]:
         """Rewrite each node's JSON to KTOF where that saves tokens (blocking)."""
         return [
             self._apply(item, self._encoder.rewrite(_node_text(item), model=self.model))
@@ -90,9 +90,9 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
 
     async def _apostprocess_nodes(
         self,
-        nodes: List[NodeWithScore],
-        query_bundle: Optional[QueryBundle] = None,
-    ) -> List[NodeWithScore]:
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+    ) -> list[NodeWithScore]:
         """Rewrite each node's JSON to KTOF through the async client, nodes concurrently."""
         limit = asyncio.Semaphore(self.max_concurrency)
 

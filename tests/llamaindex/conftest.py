@@ -7,7 +7,8 @@ import hashlib
 import json
 import math
 import re
-from typing import Any, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from llama_index.core import Document
@@ -27,6 +28,7 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 from kaizen_llamaindex import KaizenSavingsHandler
 from tests.standins.openai_server import openai_standin  # noqa: F401  (fixture)
 
+
 class HashingEmbedding(BaseEmbedding):
     """Deterministic local embeddings: hashed bag of words, L2-normalised (no network)."""
 
@@ -36,7 +38,7 @@ class HashingEmbedding(BaseEmbedding):
     def class_name(cls) -> str:
         return "HashingEmbedding"
 
-    def _vector(self, text: str) -> List[float]:
+    def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self.dimensions
         for word in re.findall(r"[a-z0-9]+", text.lower()):
             digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
@@ -44,13 +46,13 @@ class HashingEmbedding(BaseEmbedding):
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]
 
-    def _get_query_embedding(self, query: str) -> List[float]:
+    def _get_query_embedding(self, query: str) -> list[float]:
         return self._vector(query)
 
-    async def _aget_query_embedding(self, query: str) -> List[float]:
+    async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._vector(query)
 
-    def _get_text_embedding(self, text: str) -> List[float]:
+    def _get_text_embedding(self, text: str) -> list[float]:
         return self._vector(text)
 
 
@@ -58,7 +60,7 @@ class RecordingLLM(CustomLLM):
     """A completion LLM that records every prompt it receives and answers with a fixed text."""
 
     answer: str = "recorded"
-    prompts: List[str] = Field(default_factory=list)
+    prompts: list[str] = Field(default_factory=list)
     model_name: str = "gpt-4o"
 
     @property
@@ -88,7 +90,7 @@ class RecordingLLM(CustomLLM):
 class EventLog(BaseEventHandler):
     """Keeps every event that reaches the root dispatcher."""
 
-    events: List[BaseEvent] = Field(default_factory=list)
+    events: list[BaseEvent] = Field(default_factory=list)
 
     @classmethod
     def class_name(cls) -> str:
@@ -97,7 +99,7 @@ class EventLog(BaseEventHandler):
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         self.events.append(event)
 
-    def of(self, name: str) -> List[BaseEvent]:
+    def of(self, name: str) -> list[BaseEvent]:
         """Events whose class name is ``name``."""
         return [event for event in self.events if event.class_name() == name]
 
@@ -162,8 +164,10 @@ def json_documents() -> list[Document]:
             text=(
                 "Shipping note for the north region. The carrier reported these parcels: "
                 + json.dumps(
-                    [{"parcel": f"P{i}", "weight_kg": 1.5 + i, "carrier": "north freight"}
-                     for i in range(8)]
+                    [
+                        {"parcel": f"P{i}", "weight_kg": 1.5 + i, "carrier": "north freight"}
+                        for i in range(8)
+                    ]
                 )
                 + " All north parcels arrive within two days."
             ),

@@ -80,8 +80,12 @@ def test_handler_on_the_kaizen_dispatcher_alone_sees_kaizen_events() -> None:
 def test_handler_is_thread_safe_and_resets() -> None:
     handler = KaizenSavingsHandler()
     event = KaizenEncodeEvent(
-        source="llm", model="m", original_tokens=10, encoded_tokens=7,
-        original_chars=40, encoded_chars=30,
+        source="llm",
+        model="m",
+        original_tokens=10,
+        encoded_tokens=7,
+        original_chars=40,
+        encoded_chars=30,
     )
 
     def feed() -> None:

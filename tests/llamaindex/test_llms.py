@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from kaizen_core.engine import count_tokens, decode
@@ -128,8 +129,14 @@ async def _astream_complete(llm: KaizenLLM) -> str:
 
 
 ENTRY_POINTS: list[Callable[[KaizenLLM], Any]] = [
-    _chat, _achat, _stream_chat, _astream_chat,
-    _complete, _acomplete, _stream_complete, _astream_complete,
+    _chat,
+    _achat,
+    _stream_chat,
+    _astream_chat,
+    _complete,
+    _acomplete,
+    _stream_complete,
+    _astream_complete,
 ]
 
 
@@ -229,9 +236,10 @@ def base_url(record_mode: str, openai_standin: OpenAIStandIn) -> str:
 def test_recorded_chat(base_url: str, vcr: Any) -> None:
     response = KaizenLLM(llm=openai_llm(base_url)).chat(question())
     assert response.message.content.startswith("Stand-in answer to: Which cities had rain? [12]")
-    assert count_tokens(sent_user_text(_cassette_bodies(vcr)[0]), MODEL).tokens < count_tokens(
-        question()[1].content or "", MODEL
-    ).tokens
+    assert (
+        count_tokens(sent_user_text(_cassette_bodies(vcr)[0]), MODEL).tokens
+        < count_tokens(question()[1].content or "", MODEL).tokens
+    )
     assert_ktof(sent_user_text(_cassette_bodies(vcr)[0]))
 
 
@@ -298,7 +306,9 @@ def test_ktof_answer_loop_with_the_output_parser(openai_standin: OpenAIStandIn) 
     sent = sent_user_text(openai_standin.chat_requests[-1])
     assert_ktof(sent)
     assert "Answer in KTOF" in sent and "rainy[1]{id,city}:" in sent
-    assert parser.parse(answer) == {"rainy": [{"id": 0, "city": "city 0"}, {"id": 3, "city": "city 3"}]}
+    assert parser.parse(answer) == {
+        "rainy": [{"id": 0, "city": "city 0"}, {"id": 3, "city": "city 3"}]
+    }
 
 
 def test_unavailable_kaizen_sends_the_messages_as_they_are(openai_standin: OpenAIStandIn) -> None:

@@ -34,8 +34,10 @@ def test_parses_ktof() -> None:
     "output",
     [
         '{"orders": [{"id": 1, "item": "pen", "qty": 3}, {"id": 2, "item": "ink", "qty": 1}]}',
-        'Sure:\n```json\n{"orders": [{"id": 1, "item": "pen", "qty": 3},'
-        ' {"id": 2, "item": "ink", "qty": 1}]}\n```\nDone.',
+        (
+            'Sure:\n```json\n{"orders": [{"id": 1, "item": "pen", "qty": 3},'
+            ' {"id": 2, "item": "ink", "qty": 1}]}\n```\nDone.'
+        ),
         "Here it is:\n```toon\norders[2]{id,item,qty}:\n  1,pen,3\n  2,ink,1\n```",
         "```\norders[2]{id,item,qty}:\n  1,pen,3\n  2,ink,1\n```",
         "\n\n  orders[2]{id,item,qty}:\n  1,pen,3\n  2,ink,1\n\n",
@@ -114,9 +116,11 @@ def test_decode_events_are_emitted(savings) -> None:  # type: ignore[no-untyped-
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=4),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

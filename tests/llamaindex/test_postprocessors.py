@@ -82,7 +82,9 @@ def test_nodes_without_savings_are_passed_through_unchanged(
     postprocessor: KaizenNodePostprocessor, savings: KaizenSavingsHandler
 ) -> None:
     prose = scored("No structured data here, only words [and a bracket].")
-    tiny = scored('{"a": 1}')  # encodes to "a: 1": saves characters but not a token? judged by tokens
+    tiny = scored(
+        '{"a": 1}'
+    )  # encodes to "a: 1": saves characters but not a token? judged by tokens
     out = postprocessor.postprocess_nodes([prose, tiny])
     assert out[0] is prose
     before, after = (count_tokens(n.node.get_content(), "gpt-4o").tokens for n in (tiny, out[1]))
@@ -111,8 +113,11 @@ def test_invalid_threshold_is_refused() -> None:
 
 
 async def test_async_path_gives_the_same_nodes(postprocessor: KaizenNodePostprocessor) -> None:
-    nodes = [scored(json.dumps(ROWS), 0.9), scored("plain words", 0.4),
-             scored(f"rows: {json.dumps(ROWS[:5])}", 0.3)]
+    nodes = [
+        scored(json.dumps(ROWS), 0.9),
+        scored("plain words", 0.4),
+        scored(f"rows: {json.dumps(ROWS[:5])}", 0.3),
+    ]
     sync_out = postprocessor.postprocess_nodes(nodes)
     async_out = await postprocessor.apostprocess_nodes(nodes)
     assert [n.node.get_content() for n in async_out] == [n.node.get_content() for n in sync_out]
@@ -134,9 +139,7 @@ def test_events_carry_the_node_and_token_counts(
 
 
 def _query(index: VectorStoreIndex, llm: RecordingLLM, postprocessors: list) -> object:
-    engine = index.as_query_engine(
-        llm=llm, similarity_top_k=4, node_postprocessors=postprocessors
-    )
+    engine = index.as_query_engine(llm=llm, similarity_top_k=4, node_postprocessors=postprocessors)
     return engine.query("Which north orders are pending?")
 
 
@@ -163,8 +166,11 @@ def test_query_engine_sends_ktof_and_fewer_tokens_keeping_ids_metadata_scores(
     assert [n.score for n in after] == [n.score for n in before]
     assert [n.node.metadata for n in after] == [n.node.metadata for n in before]
     assert [n.node.relationships for n in after] == [n.node.relationships for n in before]
-    assert all(n.node.excluded_llm_metadata_keys == ["secret_note"] for n in after
-               if n.node.metadata["kind"] == "orders")
+    assert all(
+        n.node.excluded_llm_metadata_keys == ["secret_note"]
+        for n in after
+        if n.node.metadata["kind"] == "orders"
+    )
     assert "internal north" not in kaizen_prompt  # excluded metadata stays out of the prompt
     for old, new in zip(before, after):
         text = old.node.get_content()
@@ -175,9 +181,7 @@ def test_query_engine_sends_ktof_and_fewer_tokens_keeping_ids_metadata_scores(
     assert stored.get_content() == before[0].node.get_content()
 
 
-async def test_async_query_engine_uses_the_async_path(
-    json_documents, embed_model
-) -> None:  # type: ignore[no-untyped-def]
+async def test_async_query_engine_uses_the_async_path(json_documents, embed_model) -> None:  # type: ignore[no-untyped-def]
     index = VectorStoreIndex.from_documents(json_documents, embed_model=embed_model)
     llm = RecordingLLM()
     engine = index.as_query_engine(
