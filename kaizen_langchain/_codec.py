@@ -201,6 +201,22 @@ def _KTOF_ROOT_ARRAY(text: str) -> bool:  # noqa: N802 - reads as a predicate co
     return digits > 0 and body[digits : digits + 1] in ("]", ",", "\t", "|")
 
 
+class _WholeTextDecoder:
+    """Stand-in for an engine without ``StreamDecoder``: collects, decodes once at close."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self.partial: Any = None
+
+    def feed(self, chunk: str) -> list[Any]:
+        self._parts.append(chunk)
+        return []
+
+    def close(self) -> Any:
+        return engine.decode("".join(self._parts).rstrip("\n"))
+
+
 def new_stream_decoder() -> Any:
     """The engine's incremental decoder (``feed(chunk) -> list``, ``close()``, ``partial``)."""
-    return engine.StreamDecoder()
+    factory = getattr(engine, "StreamDecoder", None)
+    return factory() if factory is not None else _WholeTextDecoder()
