@@ -168,6 +168,21 @@ async def test_stream_helper_maps_errors(server: AnthropicStandin) -> None:
     assert caught.value.status_code == 529 and not isinstance(caught.value, KaizenRateLimitError)
 
 
+async def test_errors_in_the_middle_of_a_stream_are_mapped(server: AnthropicStandin) -> None:
+    server.fail_next_stream_midway("rate_limit_error", "too fast")
+    server.fail_next_stream_midway("overloaded_error", "busy")
+    client = wrap(anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    stream = await client.messages.create(**_kwargs(), stream=True)
+    with pytest.raises(KaizenProviderRateLimitError) as caught:
+        [event async for event in stream]
+    assert isinstance(caught.value.original, anthropic.APIStatusError) and caught.value.status_code == 429
+    async with client.messages.stream(**_kwargs()) as helper:
+        with pytest.raises(KaizenProviderError) as overloaded:
+            [event async for event in helper]
+    assert overloaded.value.body["error"]["type"] == "overloaded_error" and overloaded.value.status_code == 529
+    assert not isinstance(overloaded.value, KaizenRateLimitError)
+
+
 async def test_async_wrapper_runs_calls_concurrently(server: AnthropicStandin) -> None:
     """The stand-in answers only once all N requests arrived; a blocking wrapper gets 504s."""
     count = 6

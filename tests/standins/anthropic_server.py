@@ -280,6 +280,16 @@ class AnthropicStandin(StandinServer):
     def __init__(self) -> None:
         super().__init__()
         self._counter = 0
+        self._stream_errors: deque[tuple[str, str]] = deque()
+
+    def fail_next_stream_midway(self, kind: str = "overloaded_error", message: str = "overloaded") -> None:
+        """The next streamed answer starts, then sends an ``error`` event of type ``kind``."""
+        self._stream_errors.append((kind, message))
+
+    def reset(self) -> None:
+        """Also forget queued mid-stream errors."""
+        super().reset()
+        self._stream_errors.clear()
 
     def prompt_texts(self, request: RecordedRequest) -> list[str]:
         payload = request.json or {}
@@ -312,7 +322,13 @@ class AnthropicStandin(StandinServer):
         output_tokens = max(1, len(text) // 4)
         model = payload.get("model", "claude-standin")
         if payload.get("stream"):
-            return Reply(200, headers=headers, events=self._events(message_id, model, text, input_tokens, output_tokens))
+            events = self._events(message_id, model, text, input_tokens, output_tokens)
+            with self._lock:
+                midway = self._stream_errors.popleft() if self._stream_errors else None
+            if midway is not None:
+                error = {"type": "error", "error": {"type": midway[0], "message": midway[1]}}
+                events = events[:2] + sse([("error", error)])
+            return Reply(200, headers=headers, events=events)
         body = {
             "id": message_id,
             "type": "message",

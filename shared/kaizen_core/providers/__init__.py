@@ -15,7 +15,8 @@ is the vendor's own, the replaced methods keep the vendor's signatures and retur
 result objects. Each text the model reads (message text, system prompt, tool results) has its
 embedded JSON re-encoded as KTOF, per message: roles, the system prompt's place, images and
 tool calls stay as they are, and a text is only replaced when the rewrite is shorter.
-Streaming results pass through unchanged. Each result (stream, or chunk for Gemini) carries
+Streams pass through event for event (the vendor's stream behind a thin proxy: ``isinstance``
+holds, vendor errors raised mid-stream are mapped). Each result (stream, or chunk for Gemini) carries
 ``result.kaizen``, a :class:`KaizenCallInfo` with the savings (``kaizen_info(result)`` is the
 typed accessor); with ``decode_response=True`` non-streaming answers written in KTOF are
 decoded into ``result.kaizen.decoded``.

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._compression import CallRun, Walker, WrapSettings
-from ._report import attach_info
 from .errors import KaizenProviderError
 
 __all__ = [
@@ -83,6 +82,46 @@ class ResourceProxy:
         return await self.__wrapped__.__aexit__(*exc_info)
 
 
+class StreamProxy(ResourceProxy):
+    """A vendor stream (``stream=True`` result or a stream helper's stream), errors mapped.
+
+    Iterating it yields the vendor's own events; a vendor error raised mid-stream comes out
+    as :class:`KaizenProviderError`. ``kaizen`` holds the call's savings; every other
+    attribute (``response``, ``close``, ``get_final_text`` ...) is the vendor stream's.
+    """
+
+    __slots__ = ("kaizen", "_kaizen_errors")
+
+    def __init__(self, target: Any, info: Any, errors: ErrorMapper) -> None:
+        super().__init__(target, {})
+        object.__setattr__(self, "kaizen", info)
+        object.__setattr__(self, "_kaizen_errors", errors)
+
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self.__wrapped__)
+        except self._kaizen_errors.types as exc:
+            raise self._kaizen_errors.convert(exc) from exc
+
+    def __aiter__(self) -> StreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.__wrapped__.__anext__()
+        except self._kaizen_errors.types as exc:
+            raise self._kaizen_errors.convert(exc) from exc
+
+
+def _finish(run: CallRun, result: Any, kwargs: dict[str, Any], answer_text: AnswerText | None, errors: ErrorMapper) -> Any:
+    if kwargs.get("stream"):
+        return StreamProxy(result, run.info, errors)
+    return run.finish(result, answer_text)
+
+
 def sync_method(
     method: Callable[..., Any],
     settings: WrapSettings,
@@ -101,7 +140,7 @@ def sync_method(
             result = method(*args, **kwargs)
         except map_error.types as exc:
             raise map_error.convert(exc) from exc
-        return run.finish(result, None if kwargs.get("stream") else answer_text)
+        return _finish(run, result, kwargs, answer_text, map_error)
 
     return wrapped
 
@@ -124,7 +163,7 @@ def async_method(
             result = await method(*args, **kwargs)
         except map_error.types as exc:
             raise map_error.convert(exc) from exc
-        return run.finish(result, None if kwargs.get("stream") else answer_text)
+        return _finish(run, result, kwargs, answer_text, map_error)
 
     return wrapped
 
@@ -145,7 +184,7 @@ class DeferredStream:
             stream = self._manager.__enter__()
         except self._map_error.types as exc:
             raise self._map_error.convert(exc) from exc
-        return attach_info(stream, self._run.info)
+        return StreamProxy(stream, self._run.info, self._map_error)
 
     def __exit__(self, *exc_info: Any) -> Any:
         return self._manager.__exit__(*exc_info)
@@ -177,7 +216,7 @@ class DeferredAsyncStream:
             stream = await self._manager.__aenter__()
         except self._map_error.types as exc:
             raise self._map_error.convert(exc) from exc
-        return attach_info(stream, self._run.info)
+        return StreamProxy(stream, self._run.info, self._map_error)
 
     async def __aexit__(self, *exc_info: Any) -> Any:
         return await self._manager.__aexit__(*exc_info)

@@ -33,16 +33,37 @@ def is_anthropic_client(client: Any) -> bool:
 def map_anthropic_error(exc: BaseException) -> KaizenProviderError:
     """``anthropic.APIError`` -> :class:`KaizenProviderError` (429: the rate-limit subclass)."""
     if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        if status < 400:  # an error event in the middle of a 200 stream: its type decides
+            status = _STATUS_BY_ERROR_TYPE.get(_error_type(exc.body), status)
         return provider_error(
             PROVIDER,
             exc,
             message=getattr(exc, "message", None),
-            status_code=exc.status_code,
+            status_code=status,
             request_id=exc.request_id,
             headers=exc.response.headers,
             body=exc.body,
         )
     return provider_error(PROVIDER, exc, message=getattr(exc, "message", None))
+
+
+_STATUS_BY_ERROR_TYPE = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+
+
+def _error_type(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 _ERRORS = ErrorMapper((anthropic.APIError,), map_anthropic_error)

@@ -29,11 +29,13 @@ def is_openai_client(client: Any) -> bool:
 def map_openai_error(exc: BaseException) -> KaizenProviderError:
     """``openai.APIError`` -> :class:`KaizenProviderError` (429: the rate-limit subclass)."""
     if isinstance(exc, openai.APIStatusError):
+        # A rate-limit error raised mid-stream arrives on a 200 response: the class decides.
+        status = 429 if isinstance(exc, openai.RateLimitError) else exc.status_code
         return provider_error(
             PROVIDER,
             exc,
             message=getattr(exc, "message", None),
-            status_code=exc.status_code,
+            status_code=status,
             request_id=exc.request_id,
             headers=exc.response.headers,
             body=exc.body,
