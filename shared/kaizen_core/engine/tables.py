@@ -20,6 +20,7 @@ brackets/braces, so JSON cells may contain the delimiter; every line at row dept
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,12 @@ class Column(str):
         return column
 
 
+_STRUCTURE = {
+    char: re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?$)|[\[\]{}]|' + re.escape(char), re.DOTALL)
+    for char in (",", "\t", "|")
+}
+
+
 def split_cells(text: str, delimiter: str) -> list[str]:
     """Split a row on ``delimiter`` outside quotes and brackets; tokens trimmed of spaces.
 
@@ -51,26 +58,17 @@ def split_cells(text: str, delimiter: str) -> list[str]:
     """
     tokens: list[str] = []
     depth = 0
-    in_quotes = False
-    start = i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if in_quotes:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                in_quotes = False
-        elif c == '"':
-            in_quotes = True
-        elif c in "[{":
+    start = 0
+    for match in _STRUCTURE[delimiter].finditer(text):
+        char = match.group()
+        if char == delimiter:
+            if depth <= 0:
+                tokens.append(text[start : match.start()].strip(" "))
+                start = match.end()
+        elif char in "[{":
             depth += 1
-        elif c in "]}":
+        elif char in "]}":
             depth -= 1
-        elif c == delimiter and depth <= 0:
-            tokens.append(text[start:i].strip(" "))
-            start = i + 1
-        i += 1
     tokens.append(text[start:].strip(" "))
     return tokens
 

@@ -1,0 +1,316 @@
+"""``StreamDecoder``: decode KTOF text as it arrives, in time linear in its length.
+
+Chunks are cut into complete lines as they come; each line is looked at once when it is
+complete, and each completed *unit* is parsed once with the same parser as
+:func:`~kaizen_core.engine.decode`:
+
+* a root array (``[N]...:``): every row of a table, every list item, every inline value;
+* a root object: every top-level field; a field holding a table or a list array also
+  streams its rows/items one by one.
+
+``feed(chunk)`` returns the elements completed by that chunk: the elements of a root array,
+or, for a root object, the elements of the arrays held by its top-level fields (nothing for
+its other fields). ``close()`` finishes the last unit and returns the whole value, equal to
+``decode(full_text)``; it does not parse the text again. ``partial`` is the value built so
+far: a *live* object (the same list/dict that ``close()`` returns), not a copy, so take a
+copy (e.g. ``copy.deepcopy``) to keep a snapshot and do not mutate it.
+
+Documents that are not a root array or object (a single primitive, a whole JSON document,
+a keyed root ``[N:]{...}:``), and ``strict=False`` decoding, are read once at ``close()``
+(still linear) and stream nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toon_format import _decoder as _td
+from toon_format._errors import ToonDecodeError
+
+from .codec import KTOFParser, decode_toon, find_unquoted, raise_decode_error
+from .errors import KTOFDecodeError
+from .options import check_indent, check_strict
+from .tables import is_extended, leaf_count, split_cells
+
+__all__ = ["StreamDecoder"]
+
+
+class _Array:
+    """An array being streamed: its header, the list it fills, the depth of its children."""
+
+    __slots__ = ("header", "line", "items", "depth", "unit", "ended")
+
+    def __init__(self, header: Any, line: Any, items: list[Any], depth: int) -> None:
+        self.header = header
+        self.line = line
+        self.items = items
+        self.depth = depth
+        self.unit: list[Any] = []  # lines of the list item being collected
+        self.ended = False
+
+
+class StreamDecoder:
+    """Incremental KTOF decoder (see the module docstring for what streams)."""
+
+    def __init__(self, *, indent: int = 2, strict: bool = True) -> None:
+        self.indent = check_indent(indent)
+        self.strict = check_strict(strict)
+        self._chunks: list[str] = []
+        self._tail = ""
+        self._number = 0
+        self._blank: int | None = None
+        self._mode: str | None = None  # "array", "object" or "whole"
+        self._root: Any = None
+        self._array: _Array | None = None
+        self._field: list[Any] = []  # lines of the top-level field being collected
+        self._closed = False
+        self._result: Any = None
+
+    # -- public -------------------------------------------------------------
+
+    @property
+    def partial(self) -> Any:
+        """The value decoded so far (live object; ``None`` before the first unit)."""
+        return self._result if self._closed else self._root
+
+    def feed(self, chunk: str) -> list[Any]:
+        """Add ``chunk``; return the elements it completed (module docstring)."""
+        if self._closed:
+            raise ValueError("feed() after close()")
+        self._chunks.append(chunk)
+        text = self._tail + chunk
+        cut = text.rfind("\n")
+        if cut < 0:
+            self._tail = text
+            return []
+        self._tail = text[cut + 1 :]
+        out: list[Any] = []
+        for source in text[:cut].split("\n"):
+            self._source_line(source, out)
+        return out
+
+    def close(self) -> Any:
+        """Finish decoding; return the whole value (equal to ``decode(full_text)``)."""
+        if self._closed:
+            return self._result
+        out: list[Any] = []
+        if self._tail:
+            tail, self._tail = self._tail, ""
+            self._source_line(tail, out)
+        if self._mode in (None, "whole"):
+            self._result = decode_toon("".join(self._chunks), indent=self.indent, strict=self.strict)
+        else:
+            self._guard(self._finish_units, out)
+            self._result = self._root
+        self._closed = True
+        return self._result
+
+    # -- lines --------------------------------------------------------------
+
+    def _source_line(self, source: str, out: list[Any]) -> None:
+        self._number += 1
+        if self._mode == "whole":
+            return
+        if self._number == 1 and source.startswith("\ufeff"):
+            source = source[1:]
+        if source.endswith("\r"):
+            source = source[:-1]
+        stripped = source.lstrip(" ")
+        if stripped.startswith("#"):
+            return
+        content = stripped.rstrip(" ")
+        if not content:
+            self._blank = self._blank or self._number
+            return
+        if content[0] == "\t":
+            self._fail("Tabs are not allowed in indentation", source)
+        spaces = len(source) - len(stripped)
+        if spaces % self.indent:
+            self._fail(
+                f"Indentation of {spaces} spaces is not a multiple of {self.indent}", source
+            )
+        line = _td._Line(self._number, spaces // self.indent, content, source, self._blank)
+        self._blank = None
+        self._guard(self._line, line, out)
+
+    def _fail(self, msg: str, source: str) -> None:
+        raise raise_decode_error(ToonDecodeError(msg, self._number, source), self._text())
+
+    def _text(self) -> str:
+        return "".join(self._chunks)
+
+    def _guard(self, step: Any, *args: Any) -> None:
+        try:
+            step(*args)
+        except ToonDecodeError as exc:
+            raise raise_decode_error(exc, self._text()) from None
+        except RecursionError:
+            raise KTOFDecodeError("Document is nested too deeply to decode", 1, 1, self._text()) from None
+
+    def _parser(self, lines: list[Any], spans: int = 0) -> KTOFParser:
+        parser = KTOFParser(lines, self.strict, None, None, None, None)
+        parser.spans = spans
+        return parser
+
+    # -- units --------------------------------------------------------------
+
+    def _line(self, line: Any, out: list[Any]) -> None:
+        if self._mode is None:
+            self._start(line, out)
+            return
+        array = self._array
+        if array is not None and not array.ended:
+            if line.depth >= array.depth:
+                self._child(array, line, out)
+                return
+            self._end_array(array, out)
+        if self._mode == "array":
+            raise _td.ToonDecodeError("Unexpected content after the root value", line.number, line.source)
+        if line.depth == 0:
+            self._end_field()
+            self._field = [line]
+            self._open_field(line)
+        elif not self._field:
+            raise self._parser([line]).over_indented(line)
+        else:
+            self._field.append(line)
+
+    def _start(self, line: Any, out: list[Any]) -> None:
+        if not self.strict or line.depth > 0 or line.content[:1] == "{":
+            self._mode = "whole"
+            return
+        if line.content == "[]":
+            self._mode = "whole"
+            return
+        parser = self._parser([line])
+        try:
+            kind = parser.classify(line.content, line)
+        except ToonDecodeError:
+            self._mode = "whole"  # a JSON document, or an error decode() reports
+            return
+        if isinstance(kind, _td._Header) and kind.key is None:
+            if kind.keyed:
+                self._mode = "whole"
+                return
+            self._mode = "array"
+            self._root = []
+            self._array = _Array(kind, line, self._root, 1)
+            if kind.rest or (kind.fields is None and kind.length == 0):
+                values = parser.header_value(kind, line, 1)  # inline values, or [0]:
+                self._root.extend(values)
+                out.extend(values)
+                self._array.ended = True
+            return
+        if isinstance(kind, _td._Scalar):
+            self._mode = "whole"
+            return
+        self._mode = "object"
+        self._root = {}
+        self._field = [line]
+        self._open_field(line, kind)
+
+    def _open_field(self, line: Any, kind: Any = None) -> None:
+        """Start streaming a field whose value is a table or a list array."""
+        if kind is None:
+            kind = self._parser([line]).classify(line.content, line)
+        if not isinstance(kind, _td._Header) or kind.keyed or kind.rest or kind.key is None:
+            return
+        items: list[Any] = []
+        parser = self._parser([line])
+        parser.assign(self._root, kind.key, items, line)
+        self._array = _Array(kind, line, items, 1)
+
+    def _child(self, array: _Array, line: Any, out: list[Any]) -> None:
+        header = array.header
+        if header.fields is not None:
+            if line.depth != array.depth:
+                raise self._parser([line]).over_indented(line)
+            if not is_extended(header.fields) and self._row_ends_table(line, header.delimiter):
+                self._end_array(array, out)
+                self._line(line, out)
+                return
+            self._check_blank(array, line)
+            row = self._row(header, line)
+            array.items.append(row)
+            out.append(row)
+            return
+        if line.depth == array.depth:
+            if not _td._is_list_item(line.content):
+                self._end_array(array, out)
+                self._line(line, out)
+                return
+            self._check_blank(array, line)
+            self._end_item(array, out)
+            array.unit = [line]
+        elif not array.unit:
+            raise self._parser([line]).over_indented(line)
+        else:
+            array.unit.append(line)
+
+    @staticmethod
+    def _row_ends_table(line: Any, delimiter: str) -> bool:
+        colon = find_unquoted(line.content, ":")
+        if colon < 0:
+            return False
+        split = find_unquoted(line.content, delimiter)
+        return split < 0 or colon < split
+
+    def _check_blank(self, array: _Array, line: Any) -> None:
+        if line.blank_before is not None and array.items and self.strict:
+            raise ToonDecodeError("Blank line inside an array or keyed object", line.blank_before, "")
+        if line.blank_before is not None and array.unit and self.strict:
+            raise ToonDecodeError("Blank line inside an array or keyed object", line.blank_before, "")
+
+    def _row(self, header: Any, line: Any) -> Any:
+        parser = self._parser([line])
+        if is_extended(header.fields):
+            width = leaf_count(header.fields)
+            cells = split_cells(line.content, header.delimiter)
+            if len(cells) > width:
+                raise parser.error(f"Expected {width} values but found {len(cells)}", line)
+            cells += [""] * (width - len(cells))
+            return parser.extended_row(header.fields, iter(cells), line)
+        cells = parser.values(line.content, header.delimiter, line)
+        parser.check_width(cells, header.fields, line)
+        return parser.materialize(header.fields, iter(cells))
+
+    def _end_item(self, array: _Array, out: list[Any]) -> None:
+        if not array.unit:
+            return
+        lines, array.unit = array.unit, []
+        parser = self._parser(lines, spans=1)
+        first = parser.take()
+        value = parser.item(first, array.depth)
+        leftover = parser.peek()
+        if leftover is not None:
+            raise parser.over_indented(leftover)
+        array.items.append(value)
+        out.append(value)
+
+    def _end_array(self, array: _Array, out: list[Any]) -> None:
+        if array.ended:
+            return
+        if array.header.fields is None:
+            self._end_item(array, out)
+        array.ended = True
+        self._parser([array.line]).check_count(len(array.items), array.header, array.line)
+        if self._mode == "object":
+            self._field = []
+
+    def _end_field(self) -> None:
+        """Parse the collected top-level field (not a streamed array) into the root object."""
+        if not self._field:
+            return
+        lines, self._field = self._field, []
+        parser = self._parser(lines)
+        first = parser.take()
+        parser.field(first, self._root, 0)
+        leftover = parser.peek()
+        if leftover is not None:
+            raise parser.over_indented(leftover)
+
+    def _finish_units(self, out: list[Any]) -> None:
+        if self._array is not None and not self._array.ended:
+            self._end_array(self._array, out)
+        if self._mode == "object":
+            self._end_field()

@@ -1,0 +1,144 @@
+"""StreamDecoder against decode(): random chunkings, emitted elements, partial view, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kaizen_core.engine import KTOFDecodeError, KTOFOptionError, StreamDecoder, decode, encode
+
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .engine_strategies import JSON_VALUES, same_json
+except ImportError:
+    from engine_strategies import JSON_VALUES, same_json  # type: ignore[no-redef]
+
+
+def _chunks(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({min(cut, len(text)) for cut in cuts})
+    pieces, start = [], 0
+    for point in points:
+        pieces.append(text[start:point])
+        start = point
+    pieces.append(text[start:])
+    return pieces
+
+
+def _stream(text: str, pieces: list[str], **options: Any) -> tuple[list[Any], Any]:
+    decoder = StreamDecoder(**options)
+    emitted: list[Any] = []
+    for piece in pieces:
+        emitted.extend(decoder.feed(piece))
+    return emitted, decoder.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=JSON_VALUES,
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+    fmt=st.sampled_from(["toon", "auto"]),
+    delimiter=st.sampled_from([",", "\t", "|"]),
+    indent=st.integers(min_value=1, max_value=3),
+)
+def test_stream_equals_decode(value: Any, cuts: list[int], fmt: str, delimiter: str, indent: int) -> None:
+    text = encode(value, format=fmt, delimiter=delimiter, indent=indent, length_marker=True)
+    emitted, result = _stream(text, _chunks(text, cuts), indent=indent)
+    assert same_json(result, decode(text, indent=indent))
+    assert same_json(result, value)
+    if isinstance(result, list):
+        assert same_json(emitted, result[: len(emitted)])
+    elif isinstance(result, dict):
+        arrays = [item for field in result.values() if isinstance(field, list) for item in field]
+        assert all(any(row is item for item in arrays) for row in emitted)
+
+
+EMPLOYEES = {"employees": [{"id": i, "name": f"Emp {i}", "active": i % 2 == 0} for i in range(50)]}
+
+
+@pytest.mark.parametrize("size", [1, 7, 64])
+def test_rows_arrive_as_lines_complete(size: int) -> None:
+    text = encode(EMPLOYEES)
+    decoder = StreamDecoder()
+    seen: list[Any] = []
+    for start in range(0, len(text), size):
+        rows = decoder.feed(text[start : start + size])
+        seen.extend(rows)
+        # every emitted row's line is complete in what was fed so far
+        assert len(seen) <= text[: start + size].count("\n")
+    assert len(seen) == 49  # the last row has no newline: it completes at close()
+    assert decoder.close() == EMPLOYEES
+    assert seen == EMPLOYEES["employees"][:49]
+
+
+def test_partial_is_live_and_grows() -> None:
+    text = encode({"title": "report", **EMPLOYEES, "total": 50})
+    decoder = StreamDecoder()
+    sizes = []
+    for line in text.splitlines(keepends=True):
+        decoder.feed(line)
+        partial = decoder.partial
+        sizes.append(len(partial.get("employees", [])) if partial else 0)
+    final = decoder.close()
+    assert final == {"title": "report", **EMPLOYEES, "total": 50}
+    assert decoder.partial is final
+    assert sizes == sorted(sizes) and sizes[-1] == 50
+
+
+def test_root_list_items_and_extended_tables_stream() -> None:
+    value = [{"a": 1, "b": {"c": [1, 2]}}, "x", [1, 2], {"d": None}]
+    text = encode(value)
+    emitted, result = _stream(text, list(text))
+    assert result == value and emitted == value[:2]  # an item completes when the next begins
+    logs = {"logs": [{"t": 1, "lvl": "info"}, {"t": 2, "lvl": "err", "error": {"m": "boom"}}] * 5}
+    text = encode(logs, format="auto")
+    assert "error?" in text
+    emitted, result = _stream(text, [text[i : i + 5] for i in range(0, len(text), 5)])
+    assert result == logs and emitted == logs["logs"][:9]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": [1, 2],\n "b": {"c": null}}', "hello", "42", "", "[]", "[2:]{v}:\n  a: 1\n  b: 2", "[3]: a,b,c"],
+)
+def test_documents_read_at_close(text: str) -> None:
+    emitted, result = _stream(text, list(text))
+    assert result == decode(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a:\n   b: 1",
+        "items[2]{id,name}:\n  1,Ada\n  2",
+        "items[3]{id}:\n  1\n  2",
+        "users[2]:\n  - a: 1\n\n  - b: 2",
+        'name: "Ada\nage: 3',
+        "x: 1\nx: 2",
+        "[2]: 1,2\njunk: 3",
+        "a: 1\n\tb: 2",
+        "rows[2]{a}:\n  1\n  2\n    3",
+    ],
+)
+def test_errors_carry_the_position_decode_reports(text: str) -> None:
+    with pytest.raises(KTOFDecodeError) as expected:
+        decode(text)
+    with pytest.raises(KTOFDecodeError) as streamed:
+        _stream(text, [text[i : i + 3] for i in range(0, len(text), 3)])
+    assert (streamed.value.line, streamed.value.column) == (expected.value.line, expected.value.column)
+    assert streamed.value.text == text
+
+
+def test_options_are_checked_and_closed_decoder_is_final() -> None:
+    with pytest.raises(KTOFOptionError):
+        StreamDecoder(indent=0)
+    decoder = StreamDecoder(indent=4)
+    decoder.feed("a:\n    b: 1\n")
+    assert decoder.close() == {"a": {"b": 1}}
+    assert decoder.close() == {"a": {"b": 1}}
+    with pytest.raises(ValueError):
+        decoder.feed("c: 2")
+    lenient = StreamDecoder(strict=False)
+    lenient.feed("tags[3]: a,b\n")
+    assert lenient.close() == {"tags": ["a", "b"]}
