@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -143,28 +144,32 @@ class KaizenTextEncoder:
         self.format = format
         self.min_savings_ratio = min_savings_ratio
         self.fail_open = fail_open
+        self._lock = threading.Lock()  # one lazily built client even under concurrent first use
 
     # -- clients -------------------------------------------------------------------------
 
     @property
     def sync_client(self) -> KaizenSyncClient:
-        """The blocking client (lazily built to match the async one, else embedded)."""
-        if self._sync_client is None:
-            config = getattr(self._async_client, "config", None)
-            self._sync_client = (
-                KaizenSyncClient(config=config) if config is not None else KaizenSyncClient()
-            )
-        return self._sync_client
+        """The blocking client (lazily built to match the async one, else from the environment:
+        ``KAIZEN_BASE_URL``, ``KAIZEN_API_KEY``, otherwise embedded)."""
+        with self._lock:
+            if self._sync_client is None:
+                config = getattr(self._async_client, "config", None)
+                self._sync_client = (
+                    KaizenSyncClient(config=config) if config is not None else KaizenSyncClient()
+                )
+            return self._sync_client
 
     @property
     def async_client(self) -> KaizenClient:
-        """The async client (lazily built to match the blocking one, else embedded)."""
-        if self._async_client is None:
-            config = getattr(self._sync_client, "config", None)
-            self._async_client = (
-                KaizenClient(config=config) if config is not None else KaizenClient()
-            )
-        return self._async_client
+        """The async client (lazily built to match the blocking one, else from the environment)."""
+        with self._lock:
+            if self._async_client is None:
+                config = getattr(self._sync_client, "config", None)
+                self._async_client = (
+                    KaizenClient(config=config) if config is not None else KaizenClient()
+                )
+            return self._async_client
 
     # -- requests ------------------------------------------------------------------------
 
