@@ -14,13 +14,20 @@ from typing import Any
 
 import anthropic
 import pytest
-
 from kaizen_core.engine import encode
 from kaizen_core.errors import KaizenRateLimitError
-from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, kaizen_info, wrap
+from kaizen_core.providers import (
+    KaizenProviderError,
+    KaizenProviderRateLimitError,
+    kaizen_info,
+    wrap,
+)
+
 from tests.standins.anthropic_server import AnthropicStandin
 
-ROWS = {"orders": [{"id": i, "item": f"widget-{i}", "qty": i * 2, "paid": i % 2 == 0} for i in range(6)]}
+ROWS = {
+    "orders": [{"id": i, "item": f"widget-{i}", "qty": i * 2, "paid": i % 2 == 0} for i in range(6)]
+}
 ROWS_KTOF = encode(ROWS)
 TOOL_RESULT = {"stock": [{"sku": f"A{i}", "qty": i} for i in range(4)]}
 SYSTEM_SCHEMA = {"columns": [{"name": "id", "type": "int"}, {"name": "item", "type": "str"}]}
@@ -42,7 +49,9 @@ def server(running_server: AnthropicStandin) -> AnthropicStandin:
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
-    return str(Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem)
+    return str(
+        Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem
+    )
 
 
 def _kwargs() -> dict[str, Any]:
@@ -56,13 +65,22 @@ def _kwargs() -> dict[str, Any]:
                 "role": "assistant",
                 "content": [
                     {"type": "text", "text": "Let me check stock."},
-                    {"type": "tool_use", "id": "toolu_1", "name": "stock", "input": {"sku": ["A1", "A2"]}},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "stock",
+                        "input": {"sku": ["A1", "A2"]},
+                    },
                 ],
             },
             {
                 "role": "user",
                 "content": [
-                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": json.dumps(TOOL_RESULT)},
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": json.dumps(TOOL_RESULT),
+                    },
                     {"type": "text", "text": "Use that."},
                 ],
             },
@@ -71,7 +89,9 @@ def _kwargs() -> dict[str, Any]:
 
 
 def test_sync_messages_keep_system_roles_and_tool_use(server: AnthropicStandin) -> None:
-    client = wrap(anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     kwargs = _kwargs()
     snapshot = json.dumps(kwargs)
 
@@ -92,21 +112,31 @@ def test_sync_messages_keep_system_roles_and_tool_use(server: AnthropicStandin) 
 
 
 def test_system_as_text_blocks(server: AnthropicStandin) -> None:
-    client = wrap(anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     kwargs = _kwargs()
-    kwargs["system"] = [{"type": "text", "text": json.dumps(SYSTEM_SCHEMA), "cache_control": {"type": "ephemeral"}}]
+    kwargs["system"] = [
+        {"type": "text", "text": json.dumps(SYSTEM_SCHEMA), "cache_control": {"type": "ephemeral"}}
+    ]
     client.messages.create(**kwargs)
     system = server.requests[-1].json["system"]
-    assert system == [{"type": "text", "text": encode(SYSTEM_SCHEMA), "cache_control": {"type": "ephemeral"}}]
+    assert system == [
+        {"type": "text", "text": encode(SYSTEM_SCHEMA), "cache_control": {"type": "ephemeral"}}
+    ]
 
 
 async def test_async_create_stream_and_stream_helper(server: AnthropicStandin) -> None:
-    client = wrap(anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     server.answers.extend(["plain answer", "streamed via create", "streamed via helper"])
 
     message = await client.messages.create(**_kwargs())
     stream = await client.messages.create(**_kwargs(), stream=True)
-    text = "".join([event.delta.text async for event in stream if event.type == "content_block_delta"])
+    text = "".join(
+        [event.delta.text async for event in stream if event.type == "content_block_delta"]
+    )
     async with client.messages.stream(**_kwargs()) as helper:
         helper_text = await helper.get_final_text()
 
@@ -115,11 +145,15 @@ async def test_async_create_stream_and_stream_helper(server: AnthropicStandin) -
     assert helper_text == "streamed via helper" and helper.kaizen.texts_rewritten == 3
     assert stream.kaizen.saved_tokens == message.kaizen.saved_tokens > 0
     assert len(server.requests) == 3
-    assert all(r.json["messages"][0]["content"].startswith(f"Orders: {ROWS_KTOF}") for r in server.requests)
+    assert all(
+        r.json["messages"][0]["content"].startswith(f"Orders: {ROWS_KTOF}") for r in server.requests
+    )
 
 
 def test_sync_stream_helper(server: AnthropicStandin) -> None:
-    client = wrap(anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     server.answers.append("helper text")
     with client.messages.stream(**_kwargs()) as stream:
         assert stream.get_final_text() == "helper text"
@@ -131,7 +165,9 @@ def test_decode_response(server: AnthropicStandin) -> None:
         anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0),
         decode_response=True,
     )
-    server.answers.extend([f"```toon\n{encode({'unpaid': [1, 3, 5]})}\n```", "No KTOF here, sorry."])
+    server.answers.extend(
+        [f"```toon\n{encode({'unpaid': [1, 3, 5]})}\n```", "No KTOF here, sorry."]
+    )
     assert client.messages.create(**_kwargs()).kaizen.decoded == {"unpaid": [1, 3, 5]}
     prose = client.messages.create(**_kwargs()).kaizen
     assert prose.decoded is None and prose.decode_error
@@ -139,7 +175,9 @@ def test_decode_response(server: AnthropicStandin) -> None:
 
 def test_rate_limit_with_retry_hint_and_request_id(server: AnthropicStandin) -> None:
     server.fail_next(429, "slow down", retry_after="12")
-    client = wrap(anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         client.messages.create(**_kwargs())
     error = caught.value
@@ -153,7 +191,9 @@ def test_rate_limit_with_retry_hint_and_request_id(server: AnthropicStandin) -> 
 async def test_async_rate_limit_after_counted_vendor_retry(server: AnthropicStandin) -> None:
     server.fail_next(429, retry_after="0")
     server.fail_next(429, retry_after="3")
-    client = wrap(anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=1))
+    client = wrap(
+        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=1)
+    )
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         await client.messages.create(**_kwargs())
     assert len(server.requests) == 2 and caught.value.retry_after == 3.0
@@ -161,7 +201,9 @@ async def test_async_rate_limit_after_counted_vendor_retry(server: AnthropicStan
 
 async def test_stream_helper_maps_errors(server: AnthropicStandin) -> None:
     server.fail_next(529, "overloaded")
-    client = wrap(anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     with pytest.raises(KaizenProviderError) as caught:
         async with client.messages.stream(**_kwargs()):
             pass  # pragma: no cover - the 529 is raised on entry
@@ -171,15 +213,23 @@ async def test_stream_helper_maps_errors(server: AnthropicStandin) -> None:
 async def test_errors_in_the_middle_of_a_stream_are_mapped(server: AnthropicStandin) -> None:
     server.fail_next_stream_midway("rate_limit_error", "too fast")
     server.fail_next_stream_midway("overloaded_error", "busy")
-    client = wrap(anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     stream = await client.messages.create(**_kwargs(), stream=True)
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         [event async for event in stream]
-    assert isinstance(caught.value.original, anthropic.APIStatusError) and caught.value.status_code == 429
+    assert (
+        isinstance(caught.value.original, anthropic.APIStatusError)
+        and caught.value.status_code == 429
+    )
     async with client.messages.stream(**_kwargs()) as helper:
         with pytest.raises(KaizenProviderError) as overloaded:
             [event async for event in helper]
-    assert overloaded.value.body["error"]["type"] == "overloaded_error" and overloaded.value.status_code == 529
+    assert (
+        overloaded.value.body["error"]["type"] == "overloaded_error"
+        and overloaded.value.status_code == 529
+    )
     assert not isinstance(overloaded.value, KaizenRateLimitError)
 
 
@@ -187,7 +237,9 @@ async def test_async_wrapper_runs_calls_concurrently(server: AnthropicStandin) -
     """The stand-in answers only once all N requests arrived; a blocking wrapper gets 504s."""
     count = 6
     server.expect_concurrent(count)
-    client = wrap(anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     messages = await asyncio.gather(*(client.messages.create(**_kwargs()) for _ in range(count)))
     assert len(server.requests) == count
     assert all(m.kaizen.texts_rewritten == 3 for m in messages)
@@ -195,7 +247,9 @@ async def test_async_wrapper_runs_calls_concurrently(server: AnthropicStandin) -
 
 def test_count_tokens_sees_the_compressed_prompt(server: AnthropicStandin) -> None:
     server.require_ktof = False
-    client = wrap(anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0))
+    client = wrap(
+        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+    )
     with pytest.raises(KaizenProviderError):  # the stand-in has no count_tokens route: 404
         client.messages.count_tokens(model="claude-haiku-4-5", messages=_kwargs()["messages"])
     sent = server.requests[-1]

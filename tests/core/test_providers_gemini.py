@@ -15,13 +15,20 @@ from typing import Any
 import pytest
 from google import genai
 from google.genai import errors, types
-
 from kaizen_core.engine import encode
 from kaizen_core.errors import KaizenRateLimitError
-from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, kaizen_info, wrap
+from kaizen_core.providers import (
+    KaizenProviderError,
+    KaizenProviderRateLimitError,
+    kaizen_info,
+    wrap,
+)
+
 from tests.standins.gemini_server import GeminiStandin
 
-ROWS = {"flights": [{"code": f"KZ{i}", "from": "BER", "to": "LIS", "seats": 10 + i} for i in range(6)]}
+ROWS = {
+    "flights": [{"code": f"KZ{i}", "from": "BER", "to": "LIS", "seats": 10 + i} for i in range(6)]
+}
 ROWS_KTOF = encode(ROWS)
 WEATHER = {"forecast": [{"day": d, "temp": 20 + i} for i, d in enumerate(["mon", "tue", "wed"])]}
 MODEL = "gemini-2.5-flash"
@@ -43,7 +50,9 @@ def server(running_server: GeminiStandin) -> GeminiStandin:
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
-    return str(Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem)
+    return str(
+        Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem
+    )
 
 
 def _client(server: GeminiStandin, **http: Any) -> genai.Client:
@@ -52,10 +61,15 @@ def _client(server: GeminiStandin, **http: Any) -> genai.Client:
 
 def _contents() -> list[Any]:
     return [
-        types.Content(role="user", parts=[types.Part(text=f"Flights: {json.dumps(ROWS)}\nWhich has most seats?")]),
+        types.Content(
+            role="user",
+            parts=[types.Part(text=f"Flights: {json.dumps(ROWS)}\nWhich has most seats?")],
+        ),
         types.Content(
             role="model",
-            parts=[types.Part(function_call=types.FunctionCall(name="weather", args={"city": "LIS"}))],
+            parts=[
+                types.Part(function_call=types.FunctionCall(name="weather", args={"city": "LIS"}))
+            ],
         ),
         {
             "role": "user",
@@ -69,16 +83,24 @@ def test_sync_generate_content_per_part(server: GeminiStandin) -> None:
     contents = _contents()
     system = f"Columns: {json.dumps({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
 
-    response = client.models.generate_content(model=MODEL, contents=contents, config={"system_instruction": system})
+    response = client.models.generate_content(
+        model=MODEL, contents=contents, config={"system_instruction": system}
+    )
 
     sent = server.requests[-1].json
     assert server.requests[-1].path.endswith(f"/models/{MODEL}:generateContent")
     assert [c["role"] for c in sent["contents"]] == ["user", "model", "user"]
     assert sent["contents"][0]["parts"][0]["text"] == f"Flights: {ROWS_KTOF}\nWhich has most seats?"
-    assert sent["contents"][1]["parts"][0]["functionCall"] == {"name": "weather", "args": {"city": "LIS"}}
+    assert sent["contents"][1]["parts"][0]["functionCall"] == {
+        "name": "weather",
+        "args": {"city": "LIS"},
+    }
     function_response = sent["contents"][2]["parts"][0]["functionResponse"]
     assert function_response == {"name": "weather", "response": {"output": encode(WEATHER)}}
-    assert sent["systemInstruction"]["parts"][0]["text"] == f"Columns: {encode({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
+    assert (
+        sent["systemInstruction"]["parts"][0]["text"]
+        == f"Columns: {encode({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
+    )
     assert contents[2]["parts"][0]["function_response"]["response"] == WEATHER  # not mutated
     assert isinstance(response, types.GenerateContentResponse) and response.text == "ok"
     info = kaizen_info(response)
@@ -90,12 +112,18 @@ def test_plain_string_contents_and_config_object(server: GeminiStandin) -> None:
     client = wrap(_client(server), decode_response=True)
     server.answers.append(encode({"best": "KZ5"}))
     schema = {"fields": [{"name": "code"}, {"name": "seats"}]}
-    config = types.GenerateContentConfig(system_instruction=f"Be brief. {json.dumps(schema)}", temperature=0.1)
-    response = client.models.generate_content(model=MODEL, contents=f"Flights: {json.dumps(ROWS)}", config=config)
+    config = types.GenerateContentConfig(
+        system_instruction=f"Be brief. {json.dumps(schema)}", temperature=0.1
+    )
+    response = client.models.generate_content(
+        model=MODEL, contents=f"Flights: {json.dumps(ROWS)}", config=config
+    )
     sent = server.requests[-1].json
     assert sent["contents"] == [{"role": "user", "parts": [{"text": f"Flights: {ROWS_KTOF}"}]}]
     assert sent["systemInstruction"]["parts"][0]["text"] == f"Be brief. {encode(schema)}"
-    assert config.system_instruction == f"Be brief. {json.dumps(schema)}"  # the caller's config is untouched
+    assert (
+        config.system_instruction == f"Be brief. {json.dumps(schema)}"
+    )  # the caller's config is untouched
     assert sent["generationConfig"]["temperature"] == 0.1
     assert response.kaizen.decoded == {"best": "KZ5"}
 
@@ -119,7 +147,10 @@ async def test_async_generate_and_stream(server: GeminiStandin) -> None:
     text = "".join([chunk.text async for chunk in stream])
     assert response.text == "async answer" and text == "async streamed answer"
     assert response.kaizen.saved_tokens == stream.kaizen.saved_tokens > 0
-    assert all(r.json["contents"][0]["parts"][0]["text"].startswith(f"Flights: {ROWS_KTOF}") for r in server.requests)
+    assert all(
+        r.json["contents"][0]["parts"][0]["text"].startswith(f"Flights: {ROWS_KTOF}")
+        for r in server.requests
+    )
 
 
 def test_wrapping_the_aio_side_alone(server: GeminiStandin) -> None:
@@ -134,7 +165,9 @@ async def test_rate_limit_retry_info_becomes_retry_after(server: GeminiStandin) 
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         await client.aio.models.generate_content(model=MODEL, contents=_contents())
     error = caught.value
-    assert isinstance(error, KaizenRateLimitError) and isinstance(error.original, errors.ClientError)
+    assert isinstance(error, KaizenRateLimitError) and isinstance(
+        error.original, errors.ClientError
+    )
     assert error.status_code == 429 and error.retry_after == 17.0
     assert error.body["error"]["status"] == "RESOURCE_EXHAUSTED"
 
@@ -163,7 +196,10 @@ async def test_async_wrapper_runs_calls_concurrently(server: GeminiStandin) -> N
     server.expect_concurrent(count)
     client = wrap(_client(server))
     responses = await asyncio.gather(
-        *(client.aio.models.generate_content(model=MODEL, contents=_contents()) for _ in range(count))
+        *(
+            client.aio.models.generate_content(model=MODEL, contents=_contents())
+            for _ in range(count)
+        )
     )
     assert len(server.requests) == count and all(r.text == "ok" for r in responses)
 

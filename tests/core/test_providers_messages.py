@@ -12,7 +12,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaizen_core.engine import decode, encode
 from kaizen_core.providers import decode_answer
 from kaizen_core.providers._compression import CallRun, EmbeddedCompressor, WrapSettings
@@ -36,7 +35,9 @@ class Recorder:
 
 def test_openai_chat_offers_every_text_with_its_role() -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    tool_calls = [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]
+    tool_calls = [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}
+    ]
     messages = [
         {"role": "developer", "content": "dev {x}"},
         {"role": "user", "content": [{"type": "text", "text": "u {y}"}, image]},
@@ -49,7 +50,12 @@ def test_openai_chat_offers_every_text_with_its_role() -> None:
 
     out = rewrite_openai_chat({"model": "m", "messages": messages, "temperature": 0}, recorder)
 
-    assert recorder.seen == [("system", "dev {x}"), ("user", "u {y}"), ("tool", "t {z}"), ("user", "no json")]
+    assert recorder.seen == [
+        ("system", "dev {x}"),
+        ("user", "u {y}"),
+        ("tool", "t {z}"),
+        ("user", "no json"),
+    ]
     assert out["model"] == "m" and out["temperature"] == 0
     assert out["messages"][0] == {"role": "developer", "content": "DEV {X}"}
     assert out["messages"][1]["content"] == [{"type": "text", "text": "U {Y}"}, image]
@@ -74,7 +80,11 @@ def test_openai_responses_items() -> None:
             "instructions": "i {a}",
             "input": [
                 {"role": "user", "content": "u {b}"},
-                {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "o {c}"}]},
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": "o {c}"}],
+                },
                 call,
                 {"type": "function_call_output", "call_id": "c", "output": "r {d}"},
                 reasoning,
@@ -94,12 +104,17 @@ def test_openai_responses_items() -> None:
 
 def test_openai_responses_string_input_and_resume_without_input() -> None:
     assert rewrite_openai_responses({"input": "x {a}"}, Recorder())["input"] == "X {A}"
-    assert rewrite_openai_responses({"response_id": "resp_1"}, Recorder()) == {"response_id": "resp_1"}
+    assert rewrite_openai_responses({"response_id": "resp_1"}, Recorder()) == {
+        "response_id": "resp_1"
+    }
 
 
 def test_anthropic_blocks() -> None:
     tool_use = {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": [1, 2]}}
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"},
+    }
     recorder = Recorder()
     out = rewrite_anthropic_messages(
         {
@@ -110,8 +125,17 @@ def test_anthropic_blocks() -> None:
                 {
                     "role": "user",
                     "content": [
-                        {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "r {d}"}]},
-                        {"type": "tool_result", "tool_use_id": "t2", "content": "r2 {e}", "is_error": True},
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t1",
+                            "content": [{"type": "text", "text": "r {d}"}],
+                        },
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t2",
+                            "content": "r2 {e}",
+                            "is_error": True,
+                        },
                         image,
                     ],
                 },
@@ -119,12 +143,19 @@ def test_anthropic_blocks() -> None:
         },
         recorder,
     )
-    assert out["system"] == [{"type": "text", "text": "S {A}", "cache_control": {"type": "ephemeral"}}]
+    assert out["system"] == [
+        {"type": "text", "text": "S {A}", "cache_control": {"type": "ephemeral"}}
+    ]
     assert out["messages"][0]["content"] == "U {B}"
     assert out["messages"][1]["content"][1] is tool_use
     results = out["messages"][2]["content"]
     assert results[0]["content"] == [{"type": "text", "text": "R {D}"}]
-    assert results[1] == {"type": "tool_result", "tool_use_id": "t2", "content": "R2 {E}", "is_error": True}
+    assert results[1] == {
+        "type": "tool_result",
+        "tool_use_id": "t2",
+        "content": "R2 {E}",
+        "is_error": True,
+    }
     assert results[2] is image
     assert [role for role, _ in recorder.seen] == ["system", "user", "assistant", "tool", "tool"]
 
@@ -147,10 +178,17 @@ def test_call_run_keeps_only_shorter_rewrites_and_counts_them() -> None:
     table = json.dumps([{"id": i, "v": "x" * 3} for i in range(8)])
     out = run.rewrite(
         rewrite_openai_chat,
-        {"messages": [{"role": "user", "content": f"data: {table}"}, {"role": "user", "content": 'tiny: ["a b"]'}]},
+        {
+            "messages": [
+                {"role": "user", "content": f"data: {table}"},
+                {"role": "user", "content": 'tiny: ["a b"]'},
+            ]
+        },
     )
     assert out["messages"][0]["content"] == f"data: {encode(json.loads(table))}"
-    assert out["messages"][1]["content"] == 'tiny: ["a b"]'  # "[1]: a b" is not shorter than ["a b"]
+    assert (
+        out["messages"][1]["content"] == 'tiny: ["a b"]'
+    )  # "[1]: a b" is not shorter than ["a b"]
     info = run.info
     assert (info.texts_seen, info.texts_rewritten, info.json_blocks) == (2, 1, 1)
     assert info.original_chars == len(f"data: {table}") and info.saved_chars > 0
@@ -163,7 +201,12 @@ def test_roles_option_limits_what_is_compressed() -> None:
     run = CallRun(settings_, "openai", "gpt-4o")
     out = run.rewrite(
         rewrite_openai_chat,
-        {"messages": [{"role": "user", "content": table}, {"role": "tool", "tool_call_id": "c", "content": table}]},
+        {
+            "messages": [
+                {"role": "user", "content": table},
+                {"role": "tool", "tool_call_id": "c", "content": table},
+            ]
+        },
     )
     assert out["messages"][0]["content"] == table
     assert out["messages"][1]["content"] == encode(json.loads(table))
@@ -172,7 +215,9 @@ def test_roles_option_limits_what_is_compressed() -> None:
 def test_encode_options_reach_the_engine() -> None:
     run = _run(delimiter="|", length_marker=True)
     value = [{"id": 1, "n": "a"}, {"id": 2, "n": "b"}]
-    out = run.rewrite(rewrite_openai_chat, {"messages": [{"role": "tool", "content": json.dumps(value)}]})
+    out = run.rewrite(
+        rewrite_openai_chat, {"messages": [{"role": "tool", "content": json.dumps(value)}]}
+    )
     assert out["messages"][0]["content"] == encode(value, delimiter="|", length_marker=True)
     assert out["messages"][0]["content"].startswith("[#2|]")
 
@@ -180,7 +225,9 @@ def test_encode_options_reach_the_engine() -> None:
 async def test_async_rewrite_matches_sync_rewrite() -> None:
     kwargs = {"messages": [{"role": "user", "content": f"a {json.dumps({'k': [1, 2, 3]})} b"}] * 3}
     sync_run, async_run = _run(), _run()
-    assert await async_run.arewrite(rewrite_openai_chat, kwargs) == sync_run.rewrite(rewrite_openai_chat, kwargs)
+    assert await async_run.arewrite(rewrite_openai_chat, kwargs) == sync_run.rewrite(
+        rewrite_openai_chat, kwargs
+    )
     assert async_run.info.as_dict() == sync_run.info.as_dict()
 
 
@@ -206,7 +253,10 @@ async def test_large_prompts_are_compressed_in_a_worker_thread(monkeypatch: Any)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -217,17 +267,25 @@ def test_rewritten_tool_result_decodes_back_to_the_json(value: dict[str, Any]) -
     """Whatever the wrapper sends instead of a JSON tool result decodes back to that JSON."""
     text = json.dumps(value)
     run = _run()
-    sent = run.rewrite(rewrite_openai_chat, {"messages": [{"role": "tool", "content": text}]})["messages"][0]["content"]
+    sent = run.rewrite(rewrite_openai_chat, {"messages": [{"role": "tool", "content": text}]})[
+        "messages"
+    ][0]["content"]
     assert len(sent) <= len(text)
     assert (json.loads(sent) if sent == text else decode(sent)) == value
 
 
 def test_decode_answer() -> None:
-    assert decode_answer("rows[2]{a,b}:\n  1,x\n  2,y") == ({"rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]}, None)
+    assert decode_answer("rows[2]{a,b}:\n  1,x\n  2,y") == (
+        {"rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]},
+        None,
+    )
     value, error = decode_answer("```toon\nrows[2]{a,b}:\n  1,x\n  2,y\n```")
     assert value == {"rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]} and error is None
     assert decode_answer("Just prose without structure")[0] is None
     assert "scalar" in (decode_answer("Just prose without structure")[1] or "")
     bad_value, bad_error = decode_answer("rows[3]{a}:\n  1\n  2")
     assert bad_value is None and bad_error and "line" in bad_error
-    assert decode_answer("") == (None, "empty answer") and decode_answer(None) == (None, "empty answer")
+    assert decode_answer("") == (None, "empty answer") and decode_answer(None) == (
+        None,
+        "empty answer",
+    )

@@ -16,7 +16,6 @@ from typing import Any
 
 import openai
 import pytest
-
 from kaizen_core.engine import encode
 from kaizen_core.errors import KaizenError, KaizenRateLimitError
 from kaizen_core.providers import (
@@ -26,11 +25,16 @@ from kaizen_core.providers import (
     unwrap,
     wrap,
 )
+
 from tests.standins import openai_server
 from tests.standins.anthropic_server import has_ktof, looks_like_raw_json
 from tests.standins.openai_server import OpenAIStandIn, Reply
 
-ROWS = {"users": [{"id": i, "name": f"user{i}", "role": "admin" if i % 2 else "viewer"} for i in range(6)]}
+ROWS = {
+    "users": [
+        {"id": i, "name": f"user{i}", "role": "admin" if i % 2 else "viewer"} for i in range(6)
+    ]
+}
 ROWS_JSON = json.dumps(ROWS)
 ROWS_KTOF = encode(ROWS)
 TOOL_RESULT = [{"sku": f"A{i}", "qty": i, "price": 9.5 + i} for i in range(5)]
@@ -40,14 +44,16 @@ TOOL_RESULT = [{"sku": f"A{i}", "qty": i, "price": 9.5 + i} for i in range(5)]
 class _ResponsesHandler(openai_server._Handler):
     """The stand-in's handler plus ``POST /v1/responses`` (non-streaming)."""
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         if not self.path.split("?", 1)[0].endswith("/responses"):
             super().do_POST()
             return
         request = self._record("POST")
         reply = self.server.standin._next_reply(request.body)
         if reply.status != 200:
-            self._send_json(reply.status, reply.error or {"error": {"message": "scripted"}}, reply.headers)
+            self._send_json(
+                reply.status, reply.error or {"error": {"message": "scripted"}}, reply.headers
+            )
             return
         text = reply.content or "ok"
         self._send_json(
@@ -125,7 +131,10 @@ def ktof_guard(body: dict[str, Any]) -> Reply | None:
     """Refuse (400) a request that still holds raw JSON or carries no KTOF at all."""
     texts = _texts(body)
     if any(looks_like_raw_json(t) for t in texts) or not any(has_ktof(t) for t in texts):
-        return Reply(status=400, error={"error": {"message": "stand-in expected KTOF", "type": "invalid_request_error"}})
+        return Reply(
+            status=400,
+            error={"error": {"message": "stand-in expected KTOF", "type": "invalid_request_error"}},
+        )
     return None
 
 
@@ -145,7 +154,9 @@ def server(running_server: OpenAIWithResponsesStandIn) -> OpenAIWithResponsesSta
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
-    return str(Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem)
+    return str(
+        Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem
+    )
 
 
 def _messages() -> list[dict[str, Any]]:
@@ -156,7 +167,11 @@ def _messages() -> list[dict[str, Any]]:
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "stock", "arguments": '{"sku": "A1"}'}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "stock", "arguments": '{"sku": "A1"}'},
+                }
             ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(TOOL_RESULT)},
@@ -196,9 +211,14 @@ async def test_async_chat_and_stream_pass_through(server: OpenAIStandIn) -> None
 
     assert completion.choices[0].message.content == "first"
     assert isinstance(stream, openai.AsyncStream)
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "streamed answer here"
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == "streamed answer here"
+    )
     assert stream.kaizen.saved_tokens == completion.kaizen.saved_tokens > 0
-    assert all(r["messages"][1]["content"].startswith(f"Rows: {ROWS_KTOF}") for r in server.chat_requests)
+    assert all(
+        r["messages"][1]["content"].startswith(f"Rows: {ROWS_KTOF}") for r in server.chat_requests
+    )
 
 
 def test_sync_stream_helper_is_wrapped(server: OpenAIStandIn) -> None:
@@ -215,9 +235,14 @@ def test_decode_response_is_opt_in(server: OpenAIStandIn) -> None:
     answer = encode({"admins": [{"id": 1, "name": "user1"}, {"id": 3, "name": "user3"}]})
     server.enqueue(answer, answer)
     plain = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
-    decoding = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0), decode_response=True)
+    decoding = wrap(
+        openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0),
+        decode_response=True,
+    )
 
-    assert plain.chat.completions.create(model="gpt-4o", messages=_messages()).kaizen.decoded is None
+    assert (
+        plain.chat.completions.create(model="gpt-4o", messages=_messages()).kaizen.decoded is None
+    )
     decoded = decoding.chat.completions.create(model="gpt-4o", messages=_messages()).kaizen
     assert decoded.decoded == {"admins": [{"id": 1, "name": "user1"}, {"id": 3, "name": "user3"}]}
     assert decoded.decode_error is None
@@ -245,15 +270,25 @@ def test_with_options_and_other_attributes(server: OpenAIStandIn) -> None:
 
 
 # -- responses -----------------------------------------------------------------------------------
-def test_responses_create_compresses_instructions_input_and_tool_outputs(server: OpenAIStandIn) -> None:
-    client = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0), decode_response=True)
+def test_responses_create_compresses_instructions_input_and_tool_outputs(
+    server: OpenAIStandIn,
+) -> None:
+    client = wrap(
+        openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0),
+        decode_response=True,
+    )
     server.enqueue(encode({"ok": [1, 2]}))
     response = client.responses.create(
         model="gpt-4o",
         instructions=f"Schema example: {json.dumps({'fields': [{'n': 'a'}, {'n': 'b'}]})}",
         input=[
             {"role": "user", "content": [{"type": "input_text", "text": f"Rows: {ROWS_JSON}"}]},
-            {"type": "function_call", "call_id": "c1", "name": "stock", "arguments": '{"sku": "A1"}'},
+            {
+                "type": "function_call",
+                "call_id": "c1",
+                "name": "stock",
+                "arguments": '{"sku": "A1"}',
+            },
             {"type": "function_call_output", "call_id": "c1", "output": json.dumps(TOOL_RESULT)},
         ],
     )
@@ -304,7 +339,9 @@ def test_server_refusal_maps_to_provider_error(server: OpenAIStandIn) -> None:
     with pytest.raises(openai.BadRequestError):  # unwrapped: raw JSON reaches the guard
         raw.chat.completions.create(model="gpt-4o", messages=_messages())
     with pytest.raises(KaizenProviderError) as caught:
-        wrap(raw).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": '{"a": [1]}x'}])
+        wrap(raw).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": '{"a": [1]}x'}]
+        )
     assert caught.value.status_code == 400 and not isinstance(caught.value, KaizenRateLimitError)
 
 
@@ -329,7 +366,10 @@ async def test_async_wrapper_runs_calls_concurrently(server: OpenAIStandIn) -> N
     server.responder = wait_for_all
     client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
     results = await asyncio.gather(
-        *(client.chat.completions.create(model="gpt-4o", messages=_messages()) for _ in range(count))
+        *(
+            client.chat.completions.create(model="gpt-4o", messages=_messages())
+            for _ in range(count)
+        )
     )
     assert len(server.chat_requests) == count
     assert all(r.kaizen.texts_rewritten == 2 for r in results)
@@ -340,7 +380,10 @@ async def test_async_wrapper_runs_calls_concurrently(server: OpenAIStandIn) -> N
 async def test_cassette_chat_roundtrip(server: OpenAIStandIn, vcr: Any) -> None:
     """Recorded from the stand-in (``--record-mode=once``), replayed offline afterwards."""
     server.enqueue(encode({"admins": ["user1", "user3", "user5"]}))
-    client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0), decode_response=True)
+    client = wrap(
+        openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0),
+        decode_response=True,
+    )
     completion = await client.chat.completions.create(model="gpt-4o", messages=_messages())
     assert completion.kaizen.decoded == {"admins": ["user1", "user3", "user5"]}
     sent = json.loads(vcr.requests[0].body)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import anthropic
 import openai
 import pytest
-
 from kaizen_core import KaizenClient, KaizenSyncClient
 from kaizen_core.engine import encode
 from kaizen_core.providers import wrap
+
 from tests.standins.anthropic_server import AnthropicStandin
 from tests.standins.openai_server import OpenAIStandIn
 
@@ -38,30 +38,54 @@ def anthropic_server() -> Iterator[AnthropicStandin]:
         yield server
 
 
-async def test_async_openai_through_kaizen_serve(kaizen_server: str, openai_server: OpenAIStandIn) -> None:
+async def test_async_openai_through_kaizen_serve(
+    kaizen_server: str, openai_server: OpenAIStandIn
+) -> None:
     async with KaizenClient(base_url=kaizen_server) as kaizen:
-        client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=openai_server.base_url, max_retries=0), kaizen=kaizen)
+        client = wrap(
+            openai.AsyncOpenAI(api_key="sk-test", base_url=openai_server.base_url, max_retries=0),
+            kaizen=kaizen,
+        )
         messages = [{"role": "system", "content": "plain"}, {"role": "user", "content": PROMPT}]
-        results = await asyncio.gather(*(client.chat.completions.create(model="gpt-4o", messages=messages) for _ in range(3)))
+        results = await asyncio.gather(
+            *(client.chat.completions.create(model="gpt-4o", messages=messages) for _ in range(3))
+        )
     sent = [body["messages"] for body in openai_server.chat_requests]
-    assert sent == [[{"role": "system", "content": "plain"}, {"role": "user", "content": EXPECTED}]] * 3
+    assert (
+        sent
+        == [[{"role": "system", "content": "plain"}, {"role": "user", "content": EXPECTED}]] * 3
+    )
     assert all(r.kaizen.json_blocks == 1 and r.kaizen.saved_tokens > 0 for r in results)
 
 
-def test_sync_anthropic_through_kaizen_serve(kaizen_server: str, anthropic_server: AnthropicStandin) -> None:
+def test_sync_anthropic_through_kaizen_serve(
+    kaizen_server: str, anthropic_server: AnthropicStandin
+) -> None:
     with KaizenSyncClient(base_url=kaizen_server) as kaizen:
-        client = wrap(anthropic.Anthropic(api_key="k", base_url=anthropic_server.base_url, max_retries=0), kaizen=kaizen)
+        client = wrap(
+            anthropic.Anthropic(api_key="k", base_url=anthropic_server.base_url, max_retries=0),
+            kaizen=kaizen,
+        )
         message = client.messages.create(
-            model="claude-haiku-4-5", max_tokens=64, system=PROMPT, messages=[{"role": "user", "content": PROMPT}]
+            model="claude-haiku-4-5",
+            max_tokens=64,
+            system=PROMPT,
+            messages=[{"role": "user", "content": PROMPT}],
         )
     sent = anthropic_server.requests[-1].json
     assert sent["system"] == EXPECTED and sent["messages"][0]["content"] == EXPECTED
     assert message.kaizen.texts_rewritten == 1  # the same text twice is compressed once
 
 
-def test_service_and_engine_send_the_same_prompt(kaizen_server: str, anthropic_server: AnthropicStandin) -> None:
+def test_service_and_engine_send_the_same_prompt(
+    kaizen_server: str, anthropic_server: AnthropicStandin
+) -> None:
     vendor = anthropic.Anthropic(api_key="k", base_url=anthropic_server.base_url, max_retries=0)
-    kwargs = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": PROMPT}]}
+    kwargs = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
     with KaizenSyncClient(base_url=kaizen_server) as kaizen:
         remote = wrap(vendor, kaizen=kaizen).messages.create(**kwargs)
     local = wrap(vendor).messages.create(**kwargs)

@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from typing_extensions import Self
+
 _JSON_OBJECT_OR_TABLE = re.compile(r'\{\s*"|\[\s*\{|\[\s*"')
 _KTOF_HEADER = re.compile(r"\[#?\d+[,\t|]?\](\{[^}]*\})?:")
 
@@ -127,7 +129,7 @@ class StandinServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> StandinServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -200,7 +202,9 @@ class StandinServer:
             try:
                 barrier.wait(self.barrier_timeout)
             except threading.BrokenBarrierError:
-                return Reply(504, self.error_body(504, "barrier broken: requests came one by one", None))
+                return Reply(
+                    504, self.error_body(504, "barrier broken: requests came one by one", None)
+                )
         if scripted is not None:
             return Reply(scripted.status, scripted.body, scripted.headers)
         if self.require_ktof:
@@ -225,7 +229,7 @@ def _make_handler(server: StandinServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             """Keep test output quiet."""
 
         def _serve(self) -> None:
@@ -282,7 +286,9 @@ class AnthropicStandin(StandinServer):
         self._counter = 0
         self._stream_errors: deque[tuple[str, str]] = deque()
 
-    def fail_next_stream_midway(self, kind: str = "overloaded_error", message: str = "overloaded") -> None:
+    def fail_next_stream_midway(
+        self, kind: str = "overloaded_error", message: str = "overloaded"
+    ) -> None:
         """The next streamed answer starts, then sends an ``error`` event of type ``kind``."""
         self._stream_errors.append((kind, message))
 
@@ -342,7 +348,9 @@ class AnthropicStandin(StandinServer):
         return Reply(200, body, headers)
 
     @staticmethod
-    def _events(message_id: str, model: str, text: str, input_tokens: int, output_tokens: int) -> list[bytes]:
+    def _events(
+        message_id: str, model: str, text: str, input_tokens: int, output_tokens: int
+    ) -> list[bytes]:
         pieces = [text[i : i + 8] for i in range(0, len(text), 8)] or [""]
         start = {
             "type": "message_start",
@@ -359,11 +367,25 @@ class AnthropicStandin(StandinServer):
         }
         events: list[tuple[str | None, Any]] = [
             ("message_start", start),
-            ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
             ("ping", {"type": "ping"}),
         ]
         events += [
-            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": piece},
+                },
+            )
             for piece in pieces
         ]
         events += [

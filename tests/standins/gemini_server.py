@@ -65,7 +65,10 @@ class GeminiStandin(StandinServer):
         }
         if retry_after is not None:
             error["details"] = [
-                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"}
+                {
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": f"{retry_after}s",
+                }
             ]
         return {"error": error}
 
@@ -103,7 +106,10 @@ class GeminiStandin(StandinServer):
 
     @staticmethod
     def _chunk(text: str, model: str, prompt_tokens: int, *, final: bool) -> dict[str, Any]:
-        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+        candidate: dict[str, Any] = {
+            "content": {"role": "model", "parts": [{"text": text}]},
+            "index": 0,
+        }
         if final:
             candidate["finishReason"] = "STOP"
         return {

@@ -129,13 +129,17 @@ def wrap(
         from .openai import is_openai_client, wrap_openai
 
         if not is_openai_client(client):
-            raise TypeError(f"wrap() takes an openai.OpenAI or AsyncOpenAI client, got {type(client).__name__}")
+            raise TypeError(
+                f"wrap() takes an openai.OpenAI or AsyncOpenAI client, got {type(client).__name__}"
+            )
         return wrap_openai(client, settings)  # type: ignore[no-any-return]
     if vendor == "anthropic":
         from .anthropic import is_anthropic_client, wrap_anthropic
 
         if not is_anthropic_client(client):
-            raise TypeError(f"wrap() takes an anthropic client with a messages resource, got {type(client).__name__}")
+            raise TypeError(
+                f"wrap() takes an anthropic client with a messages resource, got {type(client).__name__}"
+            )
         return wrap_anthropic(client, settings)  # type: ignore[no-any-return]
     from .gemini import is_gemini_client, wrap_gemini
 

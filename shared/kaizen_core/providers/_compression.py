@@ -125,7 +125,9 @@ def check_compressor(compressor: EmbeddedCompressor | ClientCompressor, *, is_as
     if is_async and not compressor.is_async and not isinstance(compressor, EmbeddedCompressor):
         raise TypeError("a KaizenSyncClient would block the event loop here; pass a KaizenClient")
     if not is_async and not compressor.is_sync:
-        raise TypeError("a KaizenClient (async) cannot serve a sync vendor call; pass a KaizenSyncClient")
+        raise TypeError(
+            "a KaizenClient (async) cannot serve a sync vendor call; pass a KaizenSyncClient"
+        )
 
 
 def _may_hold_json(text: str) -> bool:
@@ -158,7 +160,9 @@ class CallRun:
 
     def __init__(self, settings: WrapSettings, provider: str, model: Any) -> None:
         self.settings = settings
-        self.info = KaizenCallInfo(provider=provider, model=model if isinstance(model, str) else None)
+        self.info = KaizenCallInfo(
+            provider=provider, model=model if isinstance(model, str) else None
+        )
 
     # -- request -----------------------------------------------------------------------------
     def _wanted(self, text: str, role: str) -> bool:
@@ -225,7 +229,9 @@ class CallRun:
         else:
             results = await asyncio.gather(*(compressor.acompress(t) for t in texts))
         chosen = {text: self._account(text, result) for text, result in zip(texts, results)}
-        return walker(kwargs, lambda text, role: chosen.get(text, text) if self._wanted(text, role) else text)
+        return walker(
+            kwargs, lambda text, role: chosen.get(text, text) if self._wanted(text, role) else text
+        )
 
     # -- response ----------------------------------------------------------------------------
     def finish(self, result: Any, answer_text: Callable[[Any], str | None] | None = None) -> Any:

@@ -82,7 +82,9 @@ def _openai_chat_message(message: Any, rewrite: Rewrite) -> Any:
     elif role == "function":
         role = "tool"
     content = message.get("content")
-    return _with_key(message, "content", content, _rewrite_parts(content, role, rewrite, _OPENAI_TEXT_PARTS))
+    return _with_key(
+        message, "content", content, _rewrite_parts(content, role, rewrite, _OPENAI_TEXT_PARTS)
+    )
 
 
 # -- OpenAI Responses ----------------------------------------------------------------------
@@ -110,13 +112,17 @@ def _openai_response_item(item: Any, rewrite: Rewrite) -> Any:
     kind = item.get("type")
     if kind == "function_call_output":
         output = item.get("output")
-        return _with_key(item, "output", output, _rewrite_parts(output, "tool", rewrite, _OPENAI_TEXT_PARTS))
+        return _with_key(
+            item, "output", output, _rewrite_parts(output, "tool", rewrite, _OPENAI_TEXT_PARTS)
+        )
     if kind not in (None, "message") or "role" not in item:
         return item
     role = str(item.get("role"))
     role = "system" if role in ("developer", "system") else role
     content = item.get("content")
-    return _with_key(item, "content", content, _rewrite_parts(content, role, rewrite, _OPENAI_TEXT_PARTS))
+    return _with_key(
+        item, "content", content, _rewrite_parts(content, role, rewrite, _OPENAI_TEXT_PARTS)
+    )
 
 
 # -- Anthropic Messages --------------------------------------------------------------------
@@ -163,5 +169,7 @@ def _anthropic_block(block: Any, role: str, rewrite: Rewrite) -> Any:
         return _with_key(block, "text", text, rewrite(text, role))
     if kind == "tool_result":
         inner = block.get("content")
-        return _with_key(block, "content", inner, _rewrite_parts(inner, "tool", rewrite, _ANTHROPIC_TEXT_BLOCKS))
+        return _with_key(
+            block, "content", inner, _rewrite_parts(inner, "tool", rewrite, _ANTHROPIC_TEXT_BLOCKS)
+        )
     return block

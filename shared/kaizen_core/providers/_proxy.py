@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from typing_extensions import Self
+
 from ._compression import CallRun, Walker, WrapSettings
 from .errors import KaizenProviderError
 
@@ -25,12 +27,14 @@ __all__ = [
     "sync_method",
 ]
 
+
 @dataclass(frozen=True)
 class ErrorMapper:
     """Which vendor exceptions to catch (``types``) and how to turn one into Kaizen's."""
 
     types: tuple[type[BaseException], ...]
     convert: Callable[[BaseException], KaizenProviderError]
+
 
 AnswerText = Callable[[Any], "str | None"]
 
@@ -48,7 +52,7 @@ class ResourceProxy:
         object.__setattr__(self, "_kaizen_overrides", dict(overrides))
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: D105 - isinstance(proxy, openai.OpenAI) stays True
+    def __class__(self) -> type:
         return type(self.__wrapped__)
 
     def __getattr__(self, name: str) -> Any:
@@ -67,18 +71,18 @@ class ResourceProxy:
 
     # Context-manager use (``with wrap(OpenAI()) as client:``) returns the proxy, not the
     # raw client, so calls inside the block stay wrapped.
-    def __enter__(self) -> ResourceProxy:
+    def __enter__(self) -> Self:
         self.__wrapped__.__enter__()
         return self
 
-    def __exit__(self, *exc_info: Any) -> Any:
+    def __exit__(self, *exc_info: object) -> Any:
         return self.__wrapped__.__exit__(*exc_info)
 
-    async def __aenter__(self) -> ResourceProxy:
+    async def __aenter__(self) -> Self:
         await self.__wrapped__.__aenter__()
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> Any:
+    async def __aexit__(self, *exc_info: object) -> Any:
         return await self.__wrapped__.__aexit__(*exc_info)
 
 
@@ -90,7 +94,7 @@ class StreamProxy(ResourceProxy):
     attribute (``response``, ``close``, ``get_final_text`` ...) is the vendor stream's.
     """
 
-    __slots__ = ("kaizen", "_kaizen_errors")
+    __slots__ = ("_kaizen_errors", "kaizen")
 
     def __init__(self, target: Any, info: Any, errors: ErrorMapper) -> None:
         super().__init__(target, {})
@@ -116,7 +120,13 @@ class StreamProxy(ResourceProxy):
             raise self._kaizen_errors.convert(exc) from exc
 
 
-def _finish(run: CallRun, result: Any, kwargs: dict[str, Any], answer_text: AnswerText | None, errors: ErrorMapper) -> Any:
+def _finish(
+    run: CallRun,
+    result: Any,
+    kwargs: dict[str, Any],
+    answer_text: AnswerText | None,
+    errors: ErrorMapper,
+) -> Any:
     if kwargs.get("stream"):
         return StreamProxy(result, run.info, errors)
     return run.finish(result, answer_text)
@@ -171,7 +181,9 @@ def async_method(
 class DeferredStream:
     """A vendor stream manager (``with client.messages.stream(...) as s``), errors mapped."""
 
-    def __init__(self, open_manager: Callable[[], Any], run: CallRun, map_error: ErrorMapper) -> None:
+    def __init__(
+        self, open_manager: Callable[[], Any], run: CallRun, map_error: ErrorMapper
+    ) -> None:
         self._open_manager = open_manager
         self._run = run
         self._map_error = map_error
@@ -186,7 +198,7 @@ class DeferredStream:
             raise self._map_error.convert(exc) from exc
         return StreamProxy(stream, self._run.info, self._map_error)
 
-    def __exit__(self, *exc_info: Any) -> Any:
+    def __exit__(self, *exc_info: object) -> Any:
         return self._manager.__exit__(*exc_info)
 
 
@@ -218,7 +230,7 @@ class DeferredAsyncStream:
             raise self._map_error.convert(exc) from exc
         return StreamProxy(stream, self._run.info, self._map_error)
 
-    async def __aexit__(self, *exc_info: Any) -> Any:
+    async def __aexit__(self, *exc_info: object) -> Any:
         return await self._manager.__aexit__(*exc_info)
 
 
@@ -237,7 +249,9 @@ def stream_helper(
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         run = CallRun(settings, provider, kwargs.get("model"))
         if is_async:
-            return DeferredAsyncStream(lambda kw: method(*args, **kw), kwargs, walker, run, map_error)
+            return DeferredAsyncStream(
+                lambda kw: method(*args, **kw), kwargs, walker, run, map_error
+            )
         rewritten = run.rewrite(walker, kwargs)
         return DeferredStream(lambda: method(*args, **rewritten), run, map_error)
 

@@ -73,7 +73,9 @@ def _message_text(result: Any) -> str | None:
     blocks = getattr(result, "content", None)
     if not isinstance(blocks, list):
         return None
-    return "".join(getattr(block, "text", "") for block in blocks if getattr(block, "type", None) == "text")
+    return "".join(
+        getattr(block, "text", "") for block in blocks if getattr(block, "type", None) == "text"
+    )
 
 
 def wrap_anthropic(client: Any, settings: WrapSettings) -> Any:
@@ -85,9 +87,11 @@ def wrap_anthropic(client: Any, settings: WrapSettings) -> Any:
         "create": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, _message_text),
         "parse": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
         "count_tokens": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
-        "stream": lambda f: stream_helper(f, settings, PROVIDER, walker, _ERRORS, is_async=is_async),
+        "stream": lambda f: stream_helper(
+            f, settings, PROVIDER, walker, _ERRORS, is_async=is_async
+        ),
     }
-    rewrap = lambda f: lambda *a, **kw: wrap_anthropic(f(*a, **kw), settings)  # noqa: E731
+    rewrap = lambda f: lambda *a, **kw: wrap_anthropic(f(*a, **kw), settings)
     return ResourceProxy(
         client,
         {

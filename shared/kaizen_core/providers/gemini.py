@@ -94,7 +94,9 @@ def _rewrite_part(part: types.Part, role: str, rewrite: Rewrite) -> types.Part:
     return part.model_copy(update={"function_response": new_response})
 
 
-def _rewrite_content(content: types.Content, rewrite: Rewrite, role: str | None = None) -> types.Content:
+def _rewrite_content(
+    content: types.Content, rewrite: Rewrite, role: str | None = None
+) -> types.Content:
     speaker = role or ("assistant" if content.role == "model" else "user")
     parts = content.parts or []
     new_parts = [_rewrite_part(part, speaker, rewrite) for part in parts]
@@ -214,9 +216,13 @@ def _models_calls(settings: WrapSettings, *, is_async: bool) -> dict[str, Any]:
     method = async_method if is_async else sync_method
     walker = rewrite_gemini_contents
     return {
-        "generate_content": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, _response_text),
+        "generate_content": lambda f: method(
+            f, settings, PROVIDER, walker, _ERRORS, _response_text
+        ),
         "count_tokens": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
-        "generate_content_stream": lambda f: (_async_stream if is_async else _sync_stream)(f, settings),
+        "generate_content_stream": lambda f: (_async_stream if is_async else _sync_stream)(
+            f, settings
+        ),
     }
 
 

@@ -64,12 +64,14 @@ def wrap_openai(client: Any, settings: WrapSettings) -> Any:
         return {
             "create": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, answer_text),
             "parse": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
-            "stream": lambda f: stream_helper(f, settings, PROVIDER, walker, _ERRORS, is_async=is_async),
+            "stream": lambda f: stream_helper(
+                f, settings, PROVIDER, walker, _ERRORS, is_async=is_async
+            ),
         }
 
     chat_calls = calls(rewrite_openai_chat, _chat_text)
     responses_calls = calls(rewrite_openai_responses, _responses_text)
-    rewrap = lambda f: lambda *a, **kw: wrap_openai(f(*a, **kw), settings)  # noqa: E731
+    rewrap = lambda f: lambda *a, **kw: wrap_openai(f(*a, **kw), settings)
     return ResourceProxy(
         client,
         {
