@@ -38,7 +38,7 @@ __all__ = ["StreamDecoder"]
 class _Array:
     """An array being streamed: its header, the list it fills, the depth of its children."""
 
-    __slots__ = ("header", "line", "items", "depth", "unit", "ended")
+    __slots__ = ("header", "line", "items", "depth", "unit", "ended", "extended", "width")
 
     def __init__(self, header: Any, line: Any, items: list[Any], depth: int) -> None:
         self.header = header
@@ -47,6 +47,9 @@ class _Array:
         self.depth = depth
         self.unit: list[Any] = []  # lines of the list item being collected
         self.ended = False
+        fields = header.fields
+        self.extended = fields is not None and is_extended(fields)
+        self.width = leaf_count(fields) if fields is not None else 0
 
 
 class StreamDecoder:
@@ -56,7 +59,7 @@ class StreamDecoder:
         self.indent = check_indent(indent)
         self.strict = check_strict(strict)
         self._chunks: list[str] = []
-        self._tail = ""
+        self._tail: list[str] = []
         self._number = 0
         self._blank: int | None = None
         self._mode: str | None = None  # "array", "object" or "whole"
@@ -65,6 +68,7 @@ class StreamDecoder:
         self._field: list[Any] = []  # lines of the top-level field being collected
         self._closed = False
         self._result: Any = None
+        self._rows = self._parser([])  # parses table rows, one line at a time
 
     # -- public -------------------------------------------------------------
 
@@ -78,12 +82,13 @@ class StreamDecoder:
         if self._closed:
             raise ValueError("feed() after close()")
         self._chunks.append(chunk)
-        text = self._tail + chunk
-        cut = text.rfind("\n")
-        if cut < 0:
-            self._tail = text
+        if "\n" not in chunk:
+            self._tail.append(chunk)  # a list: a long line fed in bits stays linear
             return []
-        self._tail = text[cut + 1 :]
+        self._tail.append(chunk)
+        text = "".join(self._tail)
+        cut = text.rfind("\n")
+        self._tail = [text[cut + 1 :]]
         out: list[Any] = []
         for source in text[:cut].split("\n"):
             self._source_line(source, out)
@@ -94,8 +99,9 @@ class StreamDecoder:
         if self._closed:
             return self._result
         out: list[Any] = []
-        if self._tail:
-            tail, self._tail = self._tail, ""
+        tail = "".join(self._tail)
+        self._tail = []
+        if tail:
             self._source_line(tail, out)
         if self._mode in (None, "whole"):
             self._result = decode_toon("".join(self._chunks), indent=self.indent, strict=self.strict)
@@ -225,12 +231,12 @@ class StreamDecoder:
         if header.fields is not None:
             if line.depth != array.depth:
                 raise self._parser([line]).over_indented(line)
-            if not is_extended(header.fields) and self._row_ends_table(line, header.delimiter):
+            if not array.extended and self._row_ends_table(line, header.delimiter):
                 self._end_array(array, out)
                 self._line(line, out)
                 return
             self._check_blank(array, line)
-            row = self._row(header, line)
+            row = self._row(array, line)
             array.items.append(row)
             out.append(row)
             return
@@ -261,18 +267,18 @@ class StreamDecoder:
         if line.blank_before is not None and array.unit and self.strict:
             raise ToonDecodeError("Blank line inside an array or keyed object", line.blank_before, "")
 
-    def _row(self, header: Any, line: Any) -> Any:
-        parser = self._parser([line])
-        if is_extended(header.fields):
-            width = leaf_count(header.fields)
+    def _row(self, array: _Array, line: Any) -> Any:
+        parser, header, width = self._rows, array.header, array.width
+        if array.extended:
             cells = split_cells(line.content, header.delimiter)
             if len(cells) > width:
                 raise parser.error(f"Expected {width} values but found {len(cells)}", line)
             cells += [""] * (width - len(cells))
             return parser.extended_row(header.fields, iter(cells), line)
-        cells = parser.values(line.content, header.delimiter, line)
-        parser.check_width(cells, header.fields, line)
-        return parser.materialize(header.fields, iter(cells))
+        values = parser.values(line.content, header.delimiter, line)
+        if len(values) != width:
+            raise parser.error(f"Expected {width} values but found {len(values)}", line)
+        return parser.materialize(header.fields, iter(values))
 
     def _end_item(self, array: _Array, out: list[Any]) -> None:
         if not array.unit:
