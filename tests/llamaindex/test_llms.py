@@ -177,7 +177,7 @@ def test_fewer_prompt_tokens_than_the_unwrapped_llm(openai_standin: OpenAIStandI
 
 
 async def test_function_agent_tool_round_sends_the_tool_result_as_ktof(
-    openai_standin: OpenAIStandIn, savings: KaizenSavingsHandler
+    openai_standin: OpenAIStandIn, savings: KaizenSavingsHandler, event_log: EventLog
 ) -> None:
     llm = KaizenLLM(llm=openai_llm(openai_standin.base_url))
     agent = FunctionAgent(tools=[FunctionTool.from_defaults(lookup_weather)], llm=llm)
@@ -189,6 +189,8 @@ async def test_function_agent_tool_round_sends_the_tool_result_as_ktof(
     assert decode(tool_message["content"]) == json.loads(lookup_weather("Oslo"))
     assert str(response).startswith("Tool result received: [12]")
     assert savings.encodes == 1  # the tool result; the user message holds no JSON
+    # two LLM rounds, each reported once by the inner LLM
+    assert len(event_log.of("LLMChatStartEvent")) == len(event_log.of("LLMChatEndEvent")) == 2
 
 
 def test_chat_with_tools_and_tool_call_parsing(openai_standin: OpenAIStandIn) -> None:
