@@ -214,3 +214,16 @@ def test_cassette_generate_content_roundtrip(server: GeminiStandin, vcr: Any) ->
     sent = json.loads(vcr.requests[0].body)
     assert sent["contents"][0]["parts"][0]["text"] == f"Flights: {ROWS_KTOF}\nWhich has most seats?"
     assert vcr.play_count == 1 or vcr.dirty
+
+
+@pytest.mark.vcr
+async def test_cassette_async_stream_roundtrip(server: GeminiStandin, vcr: Any) -> None:
+    """The aio side (aiohttp under google-genai), streamed, recorded and replayed."""
+    server.answers.append("KZ5 has the most seats")
+    client = wrap(_client(server))
+    stream = await client.aio.models.generate_content_stream(model=MODEL, contents=_contents())
+    text = "".join([chunk.text async for chunk in stream])
+    assert text == "KZ5 has the most seats" and stream.kaizen.texts_rewritten == 2
+    sent = json.loads(vcr.requests[0].body)
+    assert sent["contents"][2]["parts"][0]["functionResponse"]["response"] == {"output": encode(WEATHER)}
+    assert vcr.play_count == 1 or vcr.dirty
