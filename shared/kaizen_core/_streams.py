@@ -63,7 +63,7 @@ class ChunkDecoder:
             raise self._error(exc) from exc
         if isinstance(whole, list):
             return whole[self._emitted :]
-        return [] if self._emitted else [whole]
+        return [whole]  # a root object: its arrays' rows came first, then the whole value
 
     def _error(self, exc: engine.KTOFDecodeError) -> KaizenDecodeError:
         text = exc.text if getattr(exc, "text", None) else "".join(self._text)
