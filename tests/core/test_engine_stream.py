@@ -52,6 +52,8 @@ def test_stream_equals_decode(value: Any, cuts: list[int], fmt: str, delimiter: 
     elif isinstance(result, dict):
         arrays = [item for field in result.values() if isinstance(field, list) for item in field]
         assert all(any(row is item for item in arrays) for row in emitted)
+    else:
+        assert emitted == []
 
 
 EMPLOYEES = {"employees": [{"id": i, "name": f"Emp {i}", "active": i % 2 == 0} for i in range(50)]}
@@ -59,7 +61,7 @@ EMPLOYEES = {"employees": [{"id": i, "name": f"Emp {i}", "active": i % 2 == 0} f
 
 @pytest.mark.parametrize("size", [1, 7, 64])
 def test_rows_arrive_as_lines_complete(size: int) -> None:
-    text = encode(EMPLOYEES)
+    text = encode(EMPLOYEES["employees"])
     decoder = StreamDecoder()
     seen: list[Any] = []
     for start in range(0, len(text), size):
@@ -68,22 +70,32 @@ def test_rows_arrive_as_lines_complete(size: int) -> None:
         # every emitted row's line is complete in what was fed so far
         assert len(seen) <= text[: start + size].count("\n")
     assert len(seen) == 49  # the last row has no newline: it completes at close()
-    assert decoder.close() == EMPLOYEES
+    assert decoder.close() == EMPLOYEES["employees"]
     assert seen == EMPLOYEES["employees"][:49]
 
 
 def test_partial_is_live_and_grows() -> None:
     text = encode({"title": "report", **EMPLOYEES, "total": 50})
     decoder = StreamDecoder()
-    sizes = []
+    sizes, counts = [], []
     for line in text.splitlines(keepends=True):
         decoder.feed(line)
         partial = decoder.partial
         sizes.append(len(partial.get("employees", [])) if partial else 0)
+        counts.append(decoder.completed)
     final = decoder.close()
     assert final == {"title": "report", **EMPLOYEES, "total": 50}
     assert decoder.partial is final
     assert sizes == sorted(sizes) and sizes[-1] == 50
+    assert counts == sorted(counts) and counts[-1] == 51  # "title" and 50 rows; "total" at close
+    assert decoder.completed == 52
+
+
+def test_rows_of_a_root_objects_arrays_stream() -> None:
+    text = encode({"title": "report", **EMPLOYEES, "total": 50})
+    emitted, result = _stream(text, [text[i : i + 10] for i in range(0, len(text), 10)])
+    assert emitted == EMPLOYEES["employees"]  # complete once the next field begins
+    assert result["total"] == 50
 
 
 def test_root_list_items_and_extended_tables_stream() -> None:
@@ -92,10 +104,10 @@ def test_root_list_items_and_extended_tables_stream() -> None:
     emitted, result = _stream(text, list(text))
     assert result == value and emitted == value[:2]  # an item completes when the next begins
     logs = {"logs": [{"t": 1, "lvl": "info"}, {"t": 2, "lvl": "err", "error": {"m": "boom"}}] * 5}
-    text = encode(logs, format="auto")
+    text = encode(logs["logs"], format="auto")
     assert "error?" in text
     emitted, result = _stream(text, [text[i : i + 5] for i in range(0, len(text), 5)])
-    assert result == logs and emitted == logs["logs"][:9]
+    assert result == logs["logs"] and emitted == logs["logs"][:9]
 
 
 @pytest.mark.parametrize(

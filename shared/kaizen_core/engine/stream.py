@@ -9,8 +9,9 @@ complete, and each completed *unit* is parsed once with the same parser as
   streams its rows/items one by one.
 
 ``feed(chunk)`` returns the elements completed by that chunk: the elements of a root array,
-or, for a root object, the elements of the arrays held by its top-level fields (nothing for
-its other fields). ``close()`` finishes the last unit and returns the whole value, equal to
+or, for a root object, the elements of the arrays held by its top-level fields (its other
+fields show in ``partial``; ``completed`` counts rows, items and fields finished so far).
+``close()`` finishes the last unit and returns the whole value, equal to
 ``decode(full_text)``; it does not parse the text again. ``partial`` is the value built so
 far: a *live* object (the same list/dict that ``close()`` returns), not a copy, so take a
 copy (e.g. ``copy.deepcopy``) to keep a snapshot and do not mutate it.
@@ -69,6 +70,8 @@ class StreamDecoder:
         self._closed = False
         self._result: Any = None
         self._rows = self._parser([])  # parses table rows, one line at a time
+        self.completed = 0
+        """Rows, list items and top-level fields finished so far (any root)."""
 
     # -- public -------------------------------------------------------------
 
@@ -238,7 +241,7 @@ class StreamDecoder:
             self._check_blank(array, line)
             row = self._row(array, line)
             array.items.append(row)
-            out.append(row)
+            self._done(row, out)
             return
         if line.depth == array.depth:
             if not _td._is_list_item(line.content):
@@ -291,6 +294,10 @@ class StreamDecoder:
         if leftover is not None:
             raise parser.over_indented(leftover)
         array.items.append(value)
+        self._done(value, out)
+
+    def _done(self, value: Any, out: list[Any]) -> None:
+        self.completed += 1
         out.append(value)
 
     def _end_array(self, array: _Array, out: list[Any]) -> None:
@@ -314,6 +321,7 @@ class StreamDecoder:
         leftover = parser.peek()
         if leftover is not None:
             raise parser.over_indented(leftover)
+        self.completed += 1
 
     def _finish_units(self, out: list[Any]) -> None:
         if self._array is not None and not self._array.ended:
