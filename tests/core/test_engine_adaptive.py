@@ -1,0 +1,143 @@
+"""Adaptive encoding (format="auto") on the TOON benchmark's data shapes, and its rules."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+import pytest
+import toon_format
+
+from kaizen_core.engine import count_tokens, decode, encode
+from kaizen_core.engine.adaptive import clear_cache, render_auto
+
+datasets = pytest.importorskip(
+    "benchmarks.datasets", reason="the benchmark datasets live in the repository's benchmarks/"
+)
+
+
+def _exact(a: Any, b: Any) -> bool:
+    """JSON equality that also keeps key order and the sign of zero (1 == 1.0 as in JSON)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_exact(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_exact, a, b))
+    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or a is None:
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b and (a != 0 or math.copysign(1, a) == math.copysign(1, b))
+    return False
+
+
+def _blocks(dataset: Any) -> list[Any]:
+    """The values one dataset encodes: the value itself, or each tool message's JSON."""
+    if dataset.kind == "value":
+        return [dataset.data]
+    return [
+        json.loads(message["content"])
+        for conversation in dataset.data
+        for message in conversation
+        if message["role"] == "tool"
+    ]
+
+
+@lru_cache(maxsize=2)
+def _full_sets() -> list[Any]:
+    return datasets.load_datasets("full")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_auto_never_loses_and_beats_the_minimum_overall(model: str) -> None:
+    """Issue 6 targets, on the full benchmark datasets."""
+    total = minima = 0
+    for dataset in _full_sets():
+        ours = json_tokens = toon_tokens = 0
+        for value in _blocks(dataset):
+            text = encode(value, format="auto", model=model)
+            assert _exact(decode(text), value), dataset.name
+            ours += count_tokens(text, model).tokens
+            json_tokens += count_tokens(_compact(value), model).tokens
+            toon_tokens += count_tokens(toon_format.encode(value), model).tokens
+        assert ours <= min(json_tokens, toon_tokens), dataset.name
+        total += ours
+        minima += min(json_tokens, toon_tokens)
+    assert total <= 0.9 * minima
+
+
+def test_extended_tables_carry_semi_uniform_rows_and_nested_arrays() -> None:
+    names = {dataset.name: dataset.data for dataset in _full_sets()}
+    orders = encode(names["orders"], format="auto")
+    assert "items[]{sku" in orders.splitlines()[0]
+    logs = encode(names["event-logs"], format="auto")
+    assert "error?{message" in logs.splitlines()[0]
+    assert _exact(decode(orders), names["orders"]) and _exact(decode(logs), names["event-logs"])
+
+
+def test_relaxed_quoting_keeps_values_exact() -> None:
+    value = {
+        "url": "https://example.com/a?b=c",
+        "at": "2025-05-26T14:07:01.874Z",
+        "dash": "-x",
+        "hash": "#tag",
+        "list": "a, b",
+        "looks_numeric": "42",
+        "looks_bool": "true",
+        "json_like": "[1, 2]",
+        "weird key-name": 1,
+        "#hash": 2,
+        "q?": 3,
+        "rows": [{"at": "12:00", "note": "a: b"}, {"at": "13:00", "note": "-"}],
+    }
+    text = render_auto(value, indent=2, delimiter=",", length_marker=False)
+    assert "url: https://example.com/a?b=c" in text
+    assert "at: 2025-05-26T14:07:01.874Z" in text
+    assert 'looks_numeric: "42"' in text and 'json_like: "[1, 2]"' in text
+    assert _exact(decode(text), value)
+
+
+def test_irregular_data_falls_back_to_json_when_cheaper() -> None:
+    config = {"a": {"b": {"c": {"d": [1, {"e": [2, {"f": None}]}]}}}, "g": [[1, [2, [3]]]]}
+    text = encode(config, format="auto")
+    assert count_tokens(text, "gpt-4o").tokens <= count_tokens(_compact(config), "gpt-4o").tokens
+    assert _exact(decode(text), config)
+
+
+def test_auto_respects_indent_and_length_marker() -> None:
+    value = {"outer": {"rows": [{"a": i, "b": f"item {i}"} for i in range(40)], "n": 1}}
+    text = encode(value, format="auto", indent=4, length_marker=True)
+    assert "rows[#40" in text and "\n    " in text
+    assert _exact(decode(text, indent=4), value)
+
+
+def test_auto_results_are_cached_and_model_specific() -> None:
+    clear_cache()
+    value = {"rows": [{"id": i, "city": "Lisbon, PT"} for i in range(200)]}
+    first = encode(value, format="auto", model="gpt-4o")
+    assert encode(value, format="auto", model="gpt-4o") is first
+    other = encode(value, format="auto", model="gpt-4")
+    assert _exact(decode(other), value) and _exact(decode(first), value)
+    estimate = encode(value, format="auto", model="claude-3-5-sonnet")
+    assert _exact(decode(estimate), value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [{"a": 1}, {"b": 2}],  # no common column: list form
+        [{"k": 1, "v": {"x": 1}}, {"k": 2, "v": 3}],  # mixed column: JSON cells
+        [{"k": 1, "t": [{"a": 1}]}, {"k": 2, "t": []}],  # nested table with an empty one
+        [{"k": 1, "o": {"a": 1}}, {"k": 2}],  # optional nested group
+        [{"k": "#x", "o": ""}, {"k": "-", "o": "a|b"}],  # first cells that need quotes
+        [{"k": 1, "b": 2}, {"b": 1, "k": 2}],  # different key orders: not one table
+    ],
+)
+@pytest.mark.parametrize("delimiter", [",", "\t", "|"])
+def test_table_edge_cases(value: Any, delimiter: str) -> None:
+    text = encode({"rows": value}, format="auto", delimiter=delimiter)
+    assert _exact(decode(text), {"rows": value}), text
