@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.datasets import load_datasets
+from benchmarks.formats import json_characters
 from benchmarks.latency import kaizen_server, measure_latency
 from benchmarks.report import render_markdown, write_chart
 from benchmarks.speed import measure_codec_speed, measure_streaming
@@ -88,6 +89,7 @@ def run(argv: list[str] | None = None) -> int:
         console.print(f"[{time.perf_counter() - started:6.1f} s] {message}")
 
     datasets = load_datasets(options.size)
+    results.datasets = [(d.name, d.description, json_characters(d)) for d in datasets]
     step(f"{len(datasets)} datasets generated ({options.size})")
     results.tokens = measure_tokens(datasets)
     step("tokens counted and round trips checked")

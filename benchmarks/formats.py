@@ -85,6 +85,11 @@ def segments(dataset: Dataset, fmt: str, *, model: str = "gpt-4o") -> list[str]:
     return texts
 
 
+def json_characters(dataset: Dataset) -> int:
+    """Characters of the dataset's JSON as the benchmark measures it (compact, tool payloads)."""
+    return sum(len(text) for text in segments(dataset, "compact_json"))
+
+
 def round_trip_ok(
     dataset: Dataset, fmt: str, *, model: str = "gpt-4o", number_types: bool = False
 ) -> bool:

@@ -51,6 +51,22 @@ def _targets_section(targets: list[Target]) -> list[str]:
     ]
 
 
+def _datasets_section(results: Results) -> list[str]:
+    if not results.datasets:
+        return []
+    rows = [[name, what, f"{chars:,}"] for name, what, chars in results.datasets]
+    return [
+        "## Datasets",
+        "",
+        "Generated with a fixed seed (`benchmarks/datasets.py`) in the shapes of the TOON",
+        "project's token benchmark, plus its real github-repos.json. For chat transcripts only the",
+        "message contents are counted; tool results are re-written in each representation.",
+        "",
+        *_table(["dataset", "what", "compact JSON chars"], rows),
+        "",
+    ]
+
+
 def _tokens_section(results: Results, tokenizer: str) -> list[str]:
     rows = [row for row in results.tokens if row.tokenizer == tokenizer]
     if not rows:
@@ -170,8 +186,9 @@ def _stream_latency_section(results: Results) -> list[str]:
             "",
             (
                 f"A {s.rows}-row table ({s.characters:,} characters) fed to `StreamDecoder` in "
-                f"{s.chunks:,} chunks of {s.chunk_size} characters; {s.rows_emitted:,} rows "
-                f"emitted while streaming; result exact: {'yes' if s.exact else 'NO'}."
+                f"{s.chunks:,} chunks of {s.chunk_size} characters; {s.rows_emitted:,} rows came "
+                "out of `feed()` as their chunks arrived, the rest from `close()` (the text has "
+                f"no final newline); result exact: {'yes' if s.exact else 'NO'}."
             ),
             "",
             *_table(
@@ -237,6 +254,7 @@ def render_markdown(results: Results, *, seconds: float) -> str:
         "",
         *_targets_section(check_targets(results)),
     ]
+    lines += _datasets_section(results)
     for tokenizer in TOKENIZERS:
         lines += _tokens_section(results, tokenizer)
     lines += _reference_section(results) if results.tokens else []

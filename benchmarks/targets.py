@@ -13,6 +13,7 @@ from benchmarks.tokens import TOKENIZERS, TokenRow
 class Results:
     """Everything one ``make bench`` run measured (parts left empty were not measured)."""
 
+    datasets: list[tuple[str, str, int]] = field(default_factory=list)  # name, what, JSON chars
     tokens: list[TokenRow] = field(default_factory=list)
     speed: list[SpeedRow] = field(default_factory=list)
     stream: StreamResult | None = None
