@@ -108,7 +108,12 @@ class Codec:
         if not blocks or encoded == original:
             return _unchanged(original)
         return EncodeResult(
-            encoded, len(original), len(encoded), self._count(original), self._count(encoded), blocks
+            encoded,
+            len(original),
+            len(encoded),
+            self._count(original),
+            self._count(encoded),
+            blocks,
         )
 
     def _engine_options(self) -> dict[str, Any]:
@@ -194,7 +199,7 @@ def decode_json_or_ktof(text: str, codec: Codec) -> Any:
     return codec.decode(stripped)
 
 
-def _KTOF_ROOT_ARRAY(text: str) -> bool:  # noqa: N802 - reads as a predicate constant
+def _KTOF_ROOT_ARRAY(text: str) -> bool:
     """``[N]...`` / ``[#N]...`` starts a KTOF root array, not JSON."""
     body = text[1:].lstrip("#")
     digits = len(body) - len(body.lstrip("0123456789"))

@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 
 from ._codec import Codec, EncodeResult
 
-__all__ = ["KTOF_HINT", "add_hint", "encode_messages", "aencode_messages"]
+__all__ = ["KTOF_HINT", "add_hint", "aencode_messages", "encode_messages"]
 
 KTOF_HINT = (
     "Some data below is in KTOF (TOON): `key: value` lines, indentation nests objects, "
@@ -36,8 +36,10 @@ def _encode_content(content: Any, codec: Codec, total: EncodeResult) -> Any:
         parts = []
         changed = False
         for part in content:
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(
-                part.get("text"), str
+            if (
+                isinstance(part, dict)
+                and part.get("type") == "text"
+                and isinstance(part.get("text"), str)
             ):
                 result = codec.encode_text(part["text"])
                 if result.changed:
@@ -60,8 +62,10 @@ async def _aencode_content(content: Any, codec: Codec, total: EncodeResult) -> A
         parts = []
         changed = False
         for part in content:
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(
-                part.get("text"), str
+            if (
+                isinstance(part, dict)
+                and part.get("type") == "text"
+                and isinstance(part.get("text"), str)
             ):
                 result = await codec.aencode_text(part["text"])
                 if result.changed:
@@ -91,7 +95,11 @@ def encode_messages(
             out.append(message)
             continue
         content = _encode_content(message.content, codec, total)
-        out.append(message if content is message.content else message.model_copy(update={"content": content}))
+        out.append(
+            message
+            if content is message.content
+            else message.model_copy(update={"content": content})
+        )
     return out, total
 
 
@@ -106,7 +114,11 @@ async def aencode_messages(
             out.append(message)
             continue
         content = await _aencode_content(message.content, codec, total)
-        out.append(message if content is message.content else message.model_copy(update={"content": content}))
+        out.append(
+            message
+            if content is message.content
+            else message.model_copy(update={"content": content})
+        )
     return out, total
 
 

@@ -46,6 +46,7 @@ __all__ = [
 ENCODE_EVENT = "kaizen_encode"
 DECODE_EVENT = "kaizen_decode"
 
+
 def _cost(tokens: int, model: str, prices: dict[str, float]) -> float:
     """USD for ``tokens`` input tokens: the handler's own prices first, then the core's
     price table (``kaizen_core.estimate_cost``); 0 for a model nobody prices (or when

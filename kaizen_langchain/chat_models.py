@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
-
 from contextvars import ContextVar
+from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import (
@@ -28,7 +27,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr
@@ -86,7 +85,9 @@ class _StreamRun(BaseCallbackHandler):
         self.run_id: UUID | None = None
         self.claimed = False
 
-    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_chat_model_start(
+        self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any
+    ) -> None:
         if self.run_id is None:
             self.run_id = run_id
 
@@ -220,7 +221,9 @@ class ChatKaizen(BaseChatModel):
         model = self._model_name(kwargs) or "gpt-4o"
         codec = self._codecs.get(model)
         if codec is None:
-            codec = self._codecs[model] = Codec(self.client, model=model, options=self.encode_options)
+            codec = self._codecs[model] = Codec(
+                self.client, model=model, options=self.encode_options
+            )
         return codec
 
     # -- the request side -----------------------------------------------------------
@@ -228,15 +231,15 @@ class ChatKaizen(BaseChatModel):
     def _kinds(self) -> frozenset[str]:
         return frozenset(self.encode_message_types)
 
-    def _prepared(
-        self, messages: list[BaseMessage], result: EncodeResult
-    ) -> list[BaseMessage]:
+    def _prepared(self, messages: list[BaseMessage], result: EncodeResult) -> list[BaseMessage]:
         return add_hint(messages) if self.add_hint and result.changed else messages
 
     def _savings(self, result: EncodeResult, codec: Codec) -> dict[str, Any]:
         return encode_event_data(result, model=codec.model, source="ChatKaizen")
 
-    def _encode(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[list[BaseMessage], dict[str, Any]]:
+    def _encode(
+        self, messages: list[BaseMessage], kwargs: dict[str, Any]
+    ) -> tuple[list[BaseMessage], dict[str, Any]]:
         codec = self._codec(kwargs)
         encoded, result = encode_messages(messages, codec, self._kinds)
         return self._prepared(encoded, result), self._savings(result, codec)
@@ -261,7 +264,9 @@ class ChatKaizen(BaseChatModel):
             return None
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    def _finish(self, result: ChatResult, savings: dict[str, Any], kwargs: dict[str, Any]) -> ChatResult:
+    def _finish(
+        self, result: ChatResult, savings: dict[str, Any], kwargs: dict[str, Any]
+    ) -> ChatResult:
         for generation in result.generations:
             message = generation.message
             kaizen = dict(savings)

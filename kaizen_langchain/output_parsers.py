@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -14,7 +14,6 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers.transform import BaseTransformOutputParser
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
-from typing_extensions import Annotated
 
 from ._codec import Codec, KTOFDecodeError, decode_json_or_ktof, new_stream_decoder
 from .callbacks import DECODE_EVENT, aemit, emit
@@ -188,7 +187,9 @@ class _StreamState:
             self._lines([rest])
         raw = "".join(self.raw)
         if self.mode == "json":
-            return self.parser._finish(decode_json_or_ktof("".join(self.json_text), self.parser.codec), raw)
+            return self.parser._finish(
+                decode_json_or_ktof("".join(self.json_text), self.parser.codec), raw
+            )
         if self.mode is None:
             raise KaizenOutputParserException("Empty output: no KTOF or JSON", llm_output=raw)
         try:
@@ -230,7 +231,7 @@ class KaizenDecode(BaseTransformOutputParser[Any]):
         return "kaizen_decode"
 
     @property
-    def OutputType(self) -> Any:  # noqa: N802 - LangChain's property name
+    def OutputType(self) -> Any:
         return self.pydantic_object or Any
 
     # -- one-shot --------------------------------------------------------------------

@@ -21,7 +21,9 @@ __all__ = ["KaizenEncode", "kaizen_encode"]
 
 
 def _is_message_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(m, BaseMessage) for m in value)
+    return (
+        isinstance(value, list) and bool(value) and all(isinstance(m, BaseMessage) for m in value)
+    )
 
 
 class KaizenEncode(RunnableSerializable[Any, Any]):
@@ -140,9 +142,7 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
         """Encode ``input`` (see the class docstring for the accepted shapes)."""
         return self._call_with_config(self._run, input, config, run_type="chain")
 
-    async def ainvoke(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Any:
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async :meth:`invoke`."""
         return await self._acall_with_config(self._arun, input, config, run_type="chain")
 

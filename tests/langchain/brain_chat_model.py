@@ -16,12 +16,18 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_openai_messages
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    convert_to_openai_messages,
+)
 from langchain_core.messages.tool import tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
 
 from tests.standins.openai_server import Reply, _prompt_tokens, count_tokens, rule_based_reply
 
@@ -50,8 +56,8 @@ class BrainChatModel(BaseChatModel):
     api_key: str | None = None
     streaming: bool = False
     chunk_size: int = 8
-    requests: list[dict[str, Any]] = []
-    script: list[Reply] = []
+    requests: list[dict[str, Any]] = Field(default_factory=list)
+    script: list[Reply] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -75,7 +81,9 @@ class BrainChatModel(BaseChatModel):
         return params
 
     # -- request -> reply ---------------------------------------------------------------
-    def _body(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _body(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": kwargs.get("model") or self.model_name,
             "messages": convert_to_openai_messages(messages),
@@ -98,7 +106,11 @@ class BrainChatModel(BaseChatModel):
 
     def _usage(self, prompt_tokens: int, completion: str) -> dict[str, int]:
         output = max(1, count_tokens(completion))
-        return {"input_tokens": prompt_tokens, "output_tokens": output, "total_tokens": prompt_tokens + output}
+        return {
+            "input_tokens": prompt_tokens,
+            "output_tokens": output,
+            "total_tokens": prompt_tokens + output,
+        }
 
     def _generate(
         self,
@@ -118,7 +130,10 @@ class BrainChatModel(BaseChatModel):
             content=content,
             tool_calls=calls,
             usage_metadata=self._usage(prompt_tokens, completion),
-            response_metadata={"model_name": body["model"], "finish_reason": "tool_calls" if calls else "stop"},
+            response_metadata={
+                "model_name": body["model"],
+                "finish_reason": "tool_calls" if calls else "stop",
+            },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from kaizen_core import engine
 
 from tests.standins.openai_server import openai_standin

@@ -13,17 +13,23 @@ import json
 from typing import Any
 
 import pytest
+from kaizen_core import engine
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
-from kaizen_core import engine
 from kaizen_langchain import ChatKaizen, kaizen_usage
 from tests.standins.openai_server import OpenAIStandIn
 
 ORDERS = [
-    {"order_id": 1000 + i, "customer": "acme", "sku": f"SKU-{i % 13:03d}", "qty": 1 + i % 5, "total": round(9.5 * (1 + i % 7), 2)}
+    {
+        "order_id": 1000 + i,
+        "customer": "acme",
+        "sku": f"SKU-{i % 13:03d}",
+        "qty": 1 + i % 5,
+        "total": round(9.5 * (1 + i % 7), 2),
+    }
     for i in range(150)
 ]
 QUESTION = "List the orders of customer 'acme' and tell me the largest one."
@@ -36,8 +42,12 @@ def list_orders(customer: str) -> str:
 
 
 def build_agent(base_url: str) -> Any:
-    llm = ChatOpenAI(model="gpt-4o-mini", base_url=base_url, api_key="sk-test", max_retries=0, stream_usage=True)
-    return create_agent(ChatKaizen(llm=llm), tools=[list_orders], system_prompt="You answer from tool data.")
+    llm = ChatOpenAI(
+        model="gpt-4o-mini", base_url=base_url, api_key="sk-test", max_retries=0, stream_usage=True
+    )
+    return create_agent(
+        ChatKaizen(llm=llm), tools=[list_orders], system_prompt="You answer from tool data."
+    )
 
 
 def _tool_messages(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -76,7 +86,9 @@ def test_agent_stream_sends_ktof_and_finishes(openai_standin: OpenAIStandIn) -> 
     agent = build_agent(openai_standin.base_url)
     tokens: list[str] = []
     final: list[Any] = []
-    for mode, payload in agent.stream({"messages": [("user", QUESTION)]}, stream_mode=["messages", "values"]):
+    for mode, payload in agent.stream(
+        {"messages": [("user", QUESTION)]}, stream_mode=["messages", "values"]
+    ):
         if mode == "messages":
             chunk, _meta = payload
             if isinstance(chunk, AIMessage) and isinstance(chunk.content, str):

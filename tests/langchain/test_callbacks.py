@@ -13,7 +13,13 @@ from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackH
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
 
-from kaizen_langchain import ChatKaizen, KaizenCallbackHandler, KaizenEncode, kaizen_encode, kaizen_usage
+from kaizen_langchain import (
+    ChatKaizen,
+    KaizenCallbackHandler,
+    KaizenEncode,
+    kaizen_encode,
+    kaizen_usage,
+)
 from tests.langchain.brain_chat_model import BrainChatModel
 
 ROWS = [{"sku": f"S{i:04d}", "price": 3 + i % 11, "stock": i * 7 % 50} for i in range(60)]
@@ -37,8 +43,11 @@ def _payload(n: int) -> dict[str, Any]:
 def test_totals_equal_the_sum_of_the_encode_events() -> None:
     events = EncodeEvents()
     llm = ChatKaizen(llm=BrainChatModel())
-    messages = [HumanMessage("go"), AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "c1"}]),
-                ToolMessage(json.dumps(ROWS), tool_call_id="c1")]
+    messages = [
+        HumanMessage("go"),
+        AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "c1"}]),
+        ToolMessage(json.dumps(ROWS), tool_call_id="c1"),
+    ]
     with kaizen_usage() as usage:
         for n in range(3):
             kaizen_encode.invoke(_payload(n), config={"callbacks": [events]})
@@ -74,12 +83,15 @@ def test_batch_threads_and_copied_contexts_count_every_call() -> None:
         kaizen_encode.batch([_payload(n) for n in range(8)], config={"max_concurrency": 4})
         with ThreadPoolExecutor(4) as pool:
             futures = [
-                pool.submit(contextvars.copy_context().run, kaizen_encode.invoke, _payload(n)) for n in range(8)
+                pool.submit(contextvars.copy_context().run, kaizen_encode.invoke, _payload(n))
+                for n in range(8)
             ]
             for future in futures:
                 future.result()
     assert usage.encodes == 16
-    expected = 2 * sum(KaizenEncode().codec.encode_value(_payload(n)).tokens_saved for n in range(8))
+    expected = 2 * sum(
+        KaizenEncode().codec.encode_value(_payload(n)).tokens_saved for n in range(8)
+    )
     assert usage.tokens_saved == expected
 
 
@@ -97,8 +109,9 @@ async def test_async_tasks_count_into_their_own_block() -> None:
 
 def test_direct_calls_without_a_run_still_count() -> None:
     """A component used outside any LangChain run reports straight to ``kaizen_usage``."""
-    from kaizen_langchain import KaizenDocumentCompressor
     from langchain_core.documents import Document
+
+    from kaizen_langchain import KaizenDocumentCompressor
 
     with kaizen_usage() as usage:
         KaizenDocumentCompressor().compress_documents([Document(json.dumps(ROWS))], "q")
@@ -109,7 +122,9 @@ def test_wrapper_does_not_double_count_model_usage() -> None:
     messages = [HumanMessage(f"price list {json.dumps(ROWS)}")]
     plain_usage, wrapped_usage = UsageMetadataCallbackHandler(), UsageMetadataCallbackHandler()
     plain = BrainChatModel().invoke(messages, config={"callbacks": [plain_usage]})
-    wrapped = ChatKaizen(llm=BrainChatModel()).invoke(messages, config={"callbacks": [wrapped_usage]})
+    wrapped = ChatKaizen(llm=BrainChatModel()).invoke(
+        messages, config={"callbacks": [wrapped_usage]}
+    )
     [plain_total] = plain_usage.usage_metadata.values()
     [wrapped_total] = wrapped_usage.usage_metadata.values()
     assert plain_total["input_tokens"] == plain.usage_metadata["input_tokens"]

@@ -10,13 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kaizen_core import engine
 from langchain_openai import ChatOpenAI
 
-from kaizen_core import engine
 from kaizen_langchain import KaizenDecode, KaizenEncode, kaizen_usage
 from tests.standins.openai_server import OpenAIStandIn, Reply
 
-ROWS = [{"id": i, "sku": f"SKU-{i:04d}", "qty": i % 9, "price": round(0.75 * i, 2)} for i in range(200)]
+ROWS = [
+    {"id": i, "sku": f"SKU-{i:04d}", "qty": i % 9, "price": round(0.75 * i, 2)} for i in range(200)
+]
 
 
 def echo_rows(body: dict[str, Any]) -> Reply:
@@ -28,7 +30,9 @@ def echo_rows(body: dict[str, Any]) -> Reply:
 @pytest.fixture
 def chain(openai_standin: OpenAIStandIn) -> Any:
     openai_standin.responder = echo_rows
-    llm = ChatOpenAI(model="gpt-4o-mini", base_url=openai_standin.base_url, api_key="sk-test", max_retries=0)
+    llm = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_standin.base_url, api_key="sk-test", max_retries=0
+    )
     return KaizenEncode() | llm | KaizenDecode()
 
 
@@ -36,7 +40,9 @@ def _sent_ktof(server: OpenAIStandIn) -> list[str]:
     return [body["messages"][-1]["content"] for body in server.chat_requests]
 
 
-def test_invoke_sends_ktof_and_decodes_the_answer(chain: Any, openai_standin: OpenAIStandIn) -> None:
+def test_invoke_sends_ktof_and_decodes_the_answer(
+    chain: Any, openai_standin: OpenAIStandIn
+) -> None:
     with kaizen_usage() as usage:
         assert chain.invoke({"rows": ROWS}) == {"items": ROWS}
     [sent] = _sent_ktof(openai_standin)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kaizen_core import engine
 from langchain_core.callbacks import BaseCallbackHandler, get_usage_metadata_callback
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from kaizen_core import engine
 from kaizen_langchain import ChatKaizen
 from kaizen_langchain._messages import KTOF_HINT
 from tests.standins.openai_server import OpenAIStandIn, Reply
@@ -30,7 +36,12 @@ def history() -> list[Any]:
 
 def openai_llm(server: OpenAIStandIn, **kwargs: Any) -> ChatOpenAI:
     return ChatOpenAI(
-        model="gpt-4o-mini", base_url=server.base_url, api_key="sk-test", max_retries=0, stream_usage=True, **kwargs
+        model="gpt-4o-mini",
+        base_url=server.base_url,
+        api_key="sk-test",
+        max_retries=0,
+        stream_usage=True,
+        **kwargs,
     )
 
 
@@ -114,7 +125,9 @@ def test_inner_model_callbacks_never_fire_usage_counted_once(openai_standin: Ope
     stream_usage = sum(c.usage_metadata["total_tokens"] for c in streamed if c.usage_metadata)
     assert model_usage["total_tokens"] == answer.usage_metadata["total_tokens"] + stream_usage
     served = sum(
-        r.body["messages"] is not None for r in openai_standin.requests if r.path.endswith("/chat/completions")
+        r.body["messages"] is not None
+        for r in openai_standin.requests
+        if r.path.endswith("/chat/completions")
     )
     assert served == 2
 
@@ -152,14 +165,20 @@ def test_bind_tools_sends_the_inner_models_tool_format(openai_standin: OpenAISta
         """Return n rows of weather data."""
         return json.dumps(ROWS[:n])
 
-    openai_llm(openai_standin).bind_tools([weather_table], tool_choice="any").invoke("rows please, 3")
+    openai_llm(openai_standin).bind_tools([weather_table], tool_choice="any").invoke(
+        "rows please, 3"
+    )
     plain_body = openai_standin.chat_requests[-1]
-    bound = ChatKaizen(llm=openai_llm(openai_standin)).bind_tools([weather_table], tool_choice="any")
+    bound = ChatKaizen(llm=openai_llm(openai_standin)).bind_tools(
+        [weather_table], tool_choice="any"
+    )
     answer = bound.invoke("rows please, 3")
     wrapped_body = openai_standin.chat_requests[-1]
     assert wrapped_body["tools"] == plain_body["tools"]
     assert wrapped_body["tool_choice"] == plain_body["tool_choice"] == "required"
-    assert answer.tool_calls[0]["name"] == "weather_table" and answer.tool_calls[0]["args"] == {"n": 3}
+    assert answer.tool_calls[0]["name"] == "weather_table" and answer.tool_calls[0]["args"] == {
+        "n": 3
+    }
 
 
 class Forecast(BaseModel):
@@ -171,7 +190,8 @@ def test_structured_output_runs_through_the_wrapper(openai_standin: OpenAIStandI
     counter = StartCounter()
     structured = ChatKaizen(llm=openai_llm(openai_standin)).with_structured_output(Forecast)
     result = structured.invoke(
-        [HumanMessage(f"Warmest of these, temp 16: {json.dumps(ROWS)}")], config={"callbacks": [counter]}
+        [HumanMessage(f"Warmest of these, temp 16: {json.dumps(ROWS)}")],
+        config={"callbacks": [counter]},
     )
     assert isinstance(result, Forecast) and result.temp_c == 16
     body = openai_standin.chat_requests[-1]
@@ -179,7 +199,9 @@ def test_structured_output_runs_through_the_wrapper(openai_standin: OpenAIStandI
     assert json.dumps(ROWS) not in body["messages"][0]["content"]
     assert counter.starts == 1
 
-    raw = ChatKaizen(llm=openai_llm(openai_standin)).with_structured_output(Forecast, include_raw=True)
+    raw = ChatKaizen(llm=openai_llm(openai_standin)).with_structured_output(
+        Forecast, include_raw=True
+    )
     out = raw.invoke("temp 12 please")
     assert isinstance(out["parsed"], Forecast) and out["parsing_error"] is None
     assert "kaizen" in out["raw"].response_metadata

@@ -64,7 +64,9 @@ class ChatKaizenOverOpenAI(ChatKaizen):
             super().__init__(**params)
             return
         own, inner = _split(params)
-        inner.setdefault("base_url", _STANDIN.base_url if _STANDIN.port else "http://127.0.0.1:9/v1")
+        inner.setdefault(
+            "base_url", _STANDIN.base_url if _STANDIN.port else "http://127.0.0.1:9/v1"
+        )
         inner.setdefault("api_key", "sk-test")
         inner.setdefault("stream_usage", True)
         super().__init__(llm=ChatOpenAI(**inner), **own)

@@ -6,22 +6,27 @@ import json
 from typing import Any
 from uuid import UUID
 
+from kaizen_core import engine
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from kaizen_core import engine
 from kaizen_langchain import KaizenDocumentCompressor, kaizen_usage
 
-RECORDS = [{"ticket": 500 + i, "status": "open" if i % 3 else "closed", "owner": f"agent{i % 4}"} for i in range(25)]
+RECORDS = [
+    {"ticket": 500 + i, "status": "open" if i % 3 else "closed", "owner": f"agent{i % 4}"}
+    for i in range(25)
+]
 
 
 def corpus() -> list[Document]:
     return [
         Document(json.dumps(RECORDS), id="d1", metadata={"source": "tickets.json", "page": 1}),
         Document("Plain prose about the support desk.", id="d2", metadata={"source": "notes.md"}),
-        Document(f"Export follows: {json.dumps(RECORDS[:10])}", id="d3", metadata={"source": "mail"}),
+        Document(
+            f"Export follows: {json.dumps(RECORDS[:10])}", id="d3", metadata={"source": "mail"}
+        ),
     ]
 
 
@@ -30,7 +35,9 @@ class ListRetriever(BaseRetriever):
 
     documents: list[Document]
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
         return [d for d in self.documents if query == "*" or query in d.page_content]
 
 
@@ -39,7 +46,9 @@ class EncodeEvents(BaseCallbackHandler):
         self.events: list[tuple[dict[str, Any], UUID, UUID | None]] = []
         self.retriever_runs: list[UUID] = []
 
-    def on_retriever_start(self, serialized: Any, query: str, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_retriever_start(
+        self, serialized: Any, query: str, *, run_id: UUID, **kwargs: Any
+    ) -> None:
         self.retriever_runs.append(run_id)
 
     def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -74,7 +83,8 @@ def test_inside_contextual_compression_retriever() -> None:
     events = EncodeEvents()
     documents = corpus()
     retriever = ContextualCompressionRetriever(
-        base_compressor=KaizenDocumentCompressor(), base_retriever=ListRetriever(documents=documents)
+        base_compressor=KaizenDocumentCompressor(),
+        base_retriever=ListRetriever(documents=documents),
     )
     with kaizen_usage() as usage:
         out = retriever.invoke("*", config={"callbacks": [events]})

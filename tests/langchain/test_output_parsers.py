@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from kaizen_core import engine
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
 from pydantic import BaseModel, Field
 
-from kaizen_core import engine
 from kaizen_langchain import KaizenDecode, KaizenOutputParserException, kaizen_decode
 
 ROWS = [{"id": i, "name": f"item {i}", "price": 1.5 * i} for i in range(200)]

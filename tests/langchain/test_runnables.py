@@ -7,12 +7,12 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from kaizen_core import KaizenSyncClient, engine
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.prompt_values import ChatPromptValue, StringPromptValue
 from langchain_core.prompts import ChatPromptTemplate
 
-from kaizen_core import KaizenSyncClient, engine
 from kaizen_langchain import KaizenEncode, kaizen_encode
 from kaizen_langchain._messages import KTOF_HINT
 
@@ -63,7 +63,10 @@ def test_messages_keep_roles_ids_tool_calls_and_kwargs() -> None:
     messages = [
         SystemMessage(f"Reference: {json.dumps(ROWS)}", id="s1"),
         HumanMessage(
-            [{"type": "text", "text": json.dumps(ROWS)}, {"type": "image_url", "image_url": {"url": "u"}}],
+            [
+                {"type": "text", "text": json.dumps(ROWS)},
+                {"type": "image_url", "image_url": {"url": "u"}},
+            ],
             id="h1",
         ),
         AIMessage("", tool_calls=[call], id="a1", additional_kwargs={"keep": 1}),

@@ -68,6 +68,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from typing_extensions import Self
+
 __all__ = [
     "OpenAIStandIn",
     "RecordedRequest",
@@ -342,9 +344,7 @@ def _resolve(reply: Reply, body: dict[str, Any], chunk_size: int) -> _Answer:
     if content is not None and body.get("stop"):
         content, stopped = _apply_stop(content, body.get("stop"))
         finish = finish or ("stop" if stopped else None)
-    calls = [
-        ToolCall(c.name, c.arguments, c.id or _next_id("call_")) for c in reply.tool_calls
-    ]
+    calls = [ToolCall(c.name, c.arguments, c.id or _next_id("call_")) for c in reply.tool_calls]
     if finish is None:
         finish = "tool_calls" if calls else "stop"
     completion_tokens = count_tokens(content or "") + sum(
@@ -392,7 +392,12 @@ def _completion(answer: _Answer) -> dict[str, Any]:
         "model": answer.model,
         "system_fingerprint": "fp_standin",
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+            }
         ],
         "usage": _usage(answer),
     }
@@ -411,9 +416,7 @@ def _stream_chunks(answer: _Answer, include_usage: bool) -> Iterator[dict[str, A
             "created": answer.created,
             "model": answer.model,
             "system_fingerprint": "fp_standin",
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-            ],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
@@ -456,16 +459,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 30
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send_json(
-        self, status: int, payload: Any, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -499,34 +500,41 @@ class _Handler(BaseHTTPRequestHandler):
         if request.headers.get("authorization") == f"Bearer {expected}":
             return True
         self._send_json(
-            401, _error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            401,
+            _error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
         )
         return False
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         request = self._record("GET")
         if not self._authorized(request):
             return
         if request.path.rstrip("/").endswith("/models"):
             models = [DEFAULT_MODEL, "gpt-4o", "gpt-4.1-mini"]
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "standin"} for m in models]
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "standin"} for m in models
+            ]
             self._send_json(200, {"object": "list", "data": data})
             return
         self._send_json(404, _error_body(f"Unknown path {request.path}", "invalid_request_error"))
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         request = self._record("POST")
         if not self._authorized(request):
             return
         if not isinstance(request.body, dict):
-            self._send_json(400, _error_body("Body must be a JSON object.", "invalid_request_error"))
+            self._send_json(
+                400, _error_body("Body must be a JSON object.", "invalid_request_error")
+            )
             return
         if request.path.endswith("/chat/completions"):
             self._chat(request.body)
         elif request.path.endswith("/embeddings"):
             self._embeddings(request.body)
         else:
-            self._send_json(404, _error_body(f"Unknown path {request.path}", "invalid_request_error"))
+            self._send_json(
+                404, _error_body(f"Unknown path {request.path}", "invalid_request_error")
+            )
 
     def _embeddings(self, body: dict[str, Any]) -> None:
         texts = body.get("input")
@@ -620,7 +628,7 @@ class OpenAIStandIn:
         self._thread: threading.Thread | None = None
 
     # lifecycle -----------------------------------------------------------------------
-    def start(self) -> OpenAIStandIn:
+    def start(self) -> Self:
         """Bind and serve in a background thread; returns self."""
         if self._server is not None:
             return self
@@ -643,7 +651,7 @@ class OpenAIStandIn:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> OpenAIStandIn:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

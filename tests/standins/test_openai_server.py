@@ -116,7 +116,9 @@ def test_scripted_replies_errors_and_api_key() -> None:
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
         ok = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
         assert ok.choices[0].message.content == "scripted"
-        call = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
+        call = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "a"}]
+        )
         assert call.choices[0].message.tool_calls[0].id == "call_1"
         assert server.pending_replies == 0
         assert len(server.chat_requests) == 3
