@@ -53,12 +53,14 @@ def test_committed_without_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_runs_to_the_end(
-    path: Path, kernel_specs: KernelSpecManager, monkeypatch: pytest.MonkeyPatch
+    path: Path, kernel_specs: KernelSpecManager, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # The kernel inherits this environment: stay on the embedded engine, and keep connection
+    # files and IPython's profile in a temporary folder rather than the user's home.
     for name in ("KAIZEN_BASE_URL", "KAIZEN_API_KEY"):
-        monkeypatch.delenv(
-            name, raising=False
-        )  # the kernel inherits the environment: stay embedded
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     notebook = nbformat.read(path, as_version=4)
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_specs)
     runner = NotebookClient(
