@@ -28,7 +28,8 @@ from typing import Any
 from toon_format import _decoder as _td
 from toon_format._errors import ToonDecodeError
 
-from .codec import KTOFParser, decode_toon, find_unquoted, raise_decode_error
+from .codec import decode_toon, raise_decode_error
+from .parser import KTOFParser, find_unquoted
 from .errors import KTOFDecodeError
 from .options import check_indent, check_strict
 from .tables import is_extended, leaf_count, split_cells
@@ -72,6 +73,8 @@ class StreamDecoder:
         self._rows = self._parser([])  # parses table rows, one line at a time
         self.completed = 0
         """Rows, list items and top-level fields finished so far (any root)."""
+        self.closing_elements: list[Any] = []
+        """The elements only ``close()`` completed (what ``feed`` would have returned)."""
 
     # -- public -------------------------------------------------------------
 
@@ -111,6 +114,7 @@ class StreamDecoder:
         else:
             self._guard(self._finish_units, out)
             self._result = self._root
+        self.closing_elements = out
         self._closed = True
         return self._result
 
