@@ -61,9 +61,11 @@ class ChunkDecoder:
             whole = self._decoder.close()
         except engine.KTOFDecodeError as exc:
             raise self._error(exc) from exc
+        # A root object's streamed rows come first, then the whole value.
+        tail = list(self._decoder.closing_elements)
         if isinstance(whole, list):
-            return whole[self._emitted :]
-        return [whole]  # a root object: its arrays' rows came first, then the whole value
+            return tail if self._emitted + len(tail) == len(whole) else whole[self._emitted :]
+        return [*tail, whole]
 
     def _error(self, exc: engine.KTOFDecodeError) -> KaizenDecodeError:
         text = exc.text if getattr(exc, "text", None) else "".join(self._text)
