@@ -125,3 +125,18 @@ def test_decode_stream_error_has_line_and_column(sync_client: KaizenSyncClient) 
         list(sync_client.prompts_decode_stream(chunks_of(broken, 4)))
     assert caught.value.line == 3 and caught.value.column is not None
     assert caught.value.text == broken
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=JSON_VALUES, size=st.integers(min_value=1, max_value=40), options=OPTIONS)
+def test_decode_stream_property(value: Any, size: int, options: dict[str, Any]) -> None:
+    """Chunked decoding ends with the same value as one-shot decoding: a root array streams
+    exactly its elements; anything else ends with the whole value."""
+    text = encode(value, **options)
+    with KaizenSyncClient(mode="embedded") as client:
+        values = list(client.prompts_decode_stream(chunks_of(text, size), options={"indent": options["indent"]}))
+    whole = decode(text, indent=options["indent"])
+    if isinstance(whole, list):
+        assert values == whole
+    else:
+        assert values[-1] == whole
