@@ -8,11 +8,53 @@ from typing import Any
 from hypothesis import strategies as st
 
 TRICKY_STRINGS = [
-    "", " ", "  padded ", "true", "false", "null", "True", "42", "-7", "3.14", "-1.5e3", "1e300",
-    "05", "-0", "+1", "0x1F", "- a", "-", "- ", "#", "#comment", "a # b", "[3]: x,y", "[]", "{}",
-    "[1, 2]", '{"a": 1}', "a[2]", "key: value", "a:b", ":", "a,b", "a|b", "a\tb", "tab\t", '"q"',
-    'say "hi"', "back\\slash", "line\nbreak", "cr\rlf", "\x00\x01\x1f\x7f", "\ufeffbom",
-    "é ü ñ 中文 🎉", "\u2028sep", "[#2]: a,b", "items[#1]{a}:", "x:\n  y: 1",
+    "",
+    " ",
+    "  padded ",
+    "true",
+    "false",
+    "null",
+    "True",
+    "42",
+    "-7",
+    "3.14",
+    "-1.5e3",
+    "1e300",
+    "05",
+    "-0",
+    "+1",
+    "0x1F",
+    "- a",
+    "-",
+    "- ",
+    "#",
+    "#comment",
+    "a # b",
+    "[3]: x,y",
+    "[]",
+    "{}",
+    "[1, 2]",
+    '{"a": 1}',
+    "a[2]",
+    "key: value",
+    "a:b",
+    ":",
+    "a,b",
+    "a|b",
+    "a\tb",
+    "tab\t",
+    '"q"',
+    'say "hi"',
+    "back\\slash",
+    "line\nbreak",
+    "cr\rlf",
+    "\x00\x01\x1f\x7f",
+    "\ufeffbom",
+    "é ü ñ 中文 🎉",
+    "\u2028sep",
+    "[#2]: a,b",
+    "items[#1]{a}:",
+    "x:\n  y: 1",
 ]
 
 JSON_FLOATS = st.one_of(
@@ -34,7 +76,9 @@ PRIMITIVES = st.one_of(st.none(), st.booleans(), JSON_INTS, JSON_FLOATS, STRINGS
 
 def _records(children: Any) -> Any:
     """Lists of objects sharing keys, so that tables and keyed tables appear."""
-    return st.lists(st.sampled_from(["id", "name", "x y", "n"]), min_size=1, max_size=3, unique=True).flatmap(
+    return st.lists(
+        st.sampled_from(["id", "name", "x y", "n"]), min_size=1, max_size=3, unique=True
+    ).flatmap(
         lambda keys: st.lists(
             st.fixed_dictionaries({key: st.one_of(PRIMITIVES, children) for key in keys}),
             min_size=1,

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import toon_format
-
 from kaizen_core.engine import count_tokens, decode, encode
 from kaizen_core.engine.adaptive import clear_cache, render_auto
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import toon_format
-
 from kaizen_core.engine import KTOFDecodeError, KTOFEncodeError, KTOFOptionError, decode, encode
 
 SAMPLE = {
@@ -105,7 +104,7 @@ def test_unencodable_values() -> None:
         ("a:\n\tb: 1", 2, 1, "Tabs"),
         ("a:\n  \tb: 1", 2, 3, "Tabs"),
         ('name: "Ada', 1, 7, "Unterminated"),
-        ("x: 1\ny: 2\nbad: \"abc", 3, 6, "Unterminated"),
+        ('x: 1\ny: 2\nbad: "abc', 3, 6, "Unterminated"),
         ('v: "a\\x"', 1, 6, "escape"),
         ('v: "ok\\u00zz"', 1, 7, "escape"),
         ("tags[3]: a,b", 1, 5, "Declared length 3"),

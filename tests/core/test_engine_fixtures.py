@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from kaizen_core.engine import KTOFDecodeError, decode, encode
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "data" / "toon-spec-v4" / "fixtures"

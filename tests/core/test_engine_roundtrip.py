@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaizen_core.engine import decode, encode
 
 try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
@@ -23,7 +22,9 @@ except ImportError:
 @settings(max_examples=60, deadline=None)
 @given(value=JSON_VALUES, indent=st.integers(min_value=1, max_value=4))
 def test_round_trip(value: Any, indent: int, delimiter: str, length_marker: Any, fmt: str) -> None:
-    text = encode(value, indent=indent, delimiter=delimiter, length_marker=length_marker, format=fmt)
+    text = encode(
+        value, indent=indent, delimiter=delimiter, length_marker=length_marker, format=fmt
+    )
     assert same_json(decode(text, indent=indent), value), text
 
 
@@ -50,7 +51,22 @@ def test_tricky_strings_as_keys_and_values(fmt: str, delimiter: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [10**30, -(2**70), 1e300, -1e300, 5e-324, 1e-7, 2.0**60, {}, [], [[]], [{}], "", [""], {"": ""}],
+    [
+        10**30,
+        -(2**70),
+        1e300,
+        -1e300,
+        5e-324,
+        1e-7,
+        2.0**60,
+        {},
+        [],
+        [[]],
+        [{}],
+        "",
+        [""],
+        {"": ""},
+    ],
 )
 @pytest.mark.parametrize("fmt", ["toon", "auto"])
 def test_edge_values(value: Any, fmt: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from kaizen_core.engine import compact_json, count_tokens, encode, stats, token_stats
 
 
@@ -41,7 +40,9 @@ def test_known_counts() -> None:
     assert count_tokens("", "gpt-4o").tokens == 0
 
 
-@pytest.mark.parametrize("model", ["claude-3-5-sonnet", "gemini-1.5-pro", "llama-3", "o100", "gpt4o"])
+@pytest.mark.parametrize(
+    "model", ["claude-3-5-sonnet", "gemini-1.5-pro", "llama-3", "o100", "gpt4o"]
+)
 def test_other_models_get_a_labelled_estimate(model: str) -> None:
     count = count_tokens("hello world", model)
     assert count.exact is False

@@ -109,8 +109,9 @@ def _choose(
     if first.delimited and (len(text) >= _ALTERNATE_DELIMITERS_FROM or first.split_quotes):
         for other in (",", "\t"):
             if other != delimiter:
-                candidates.append(render_auto(value, indent=indent, delimiter=other,
-                                              length_marker=length_marker))
+                candidates.append(
+                    render_auto(value, indent=indent, delimiter=other, length_marker=length_marker)
+                )
     if len(text) >= _JSON_WORTH_COUNTING * len(compact):
         candidates.append(compact)
     if first.extended_tables:

@@ -70,7 +70,7 @@ def _same_order(objects: list[Any], shape: Any) -> bool:
 class _Spec:
     """One column of an extended table."""
 
-    __slots__ = ("key", "optional", "kind", "shape", "names", "width")
+    __slots__ = ("key", "kind", "names", "optional", "shape", "width")
 
     def __init__(self, key: str, optional: bool, kind: str, shape: Any, names: Any) -> None:
         self.key = key
@@ -118,8 +118,7 @@ def _column(key: str, values: list[Any], optional: bool) -> _Spec:
         if items and all(isinstance(item, dict) and item for item in items):
             names = list(items[0])
             if all(
-                list(item) == names and all(map(_te._is_primitive, item.values()))
-                for item in items
+                list(item) == names and all(map(_te._is_primitive, item.values())) for item in items
             ):
                 return _Spec(key, optional, "table", None, names)
     return _Spec(key, optional, "json", None, None)
@@ -163,12 +162,7 @@ class AutoEncoder(KTOFEncoder):
     # -- tokens -------------------------------------------------------------
 
     def key(self, key: str) -> str:
-        if (
-            not key
-            or key[0] in " \t-#"
-            or key[-1] in " \t"
-            or _KEY_UNSAFE.search(key) is not None
-        ):
+        if not key or key[0] in " \t-#" or key[-1] in " \t" or _KEY_UNSAFE.search(key) is not None:
             return fast_quote(key)
         return key
 
@@ -241,9 +235,7 @@ class AutoEncoder(KTOFEncoder):
         super().root(value)
 
     def keyed(self, key: str, obj: dict[str, Any], shape: Any, depth: int) -> None:
-        self.emit(
-            depth, f"{key}[{self.mark}{len(obj)}:{self.symbol}]{self.field_list(shape)}:"
-        )
+        self.emit(depth, f"{key}[{self.mark}{len(obj)}:{self.symbol}]{self.field_list(shape)}:")
         for entry, value in obj.items():
             cells = self.delimiter.join(self.cell(v, False) for v in _te._leaves(value, shape))
             self.emit(depth + 1, f"{self.key(entry)}: {cells}")

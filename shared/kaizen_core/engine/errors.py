@@ -90,7 +90,7 @@ def locate_column(msg: str, source: str | None) -> int:
     position = -1
     if msg.startswith("Tabs are not allowed"):
         position = source.find("\t")
-    elif msg.startswith("Invalid escape sequence") or msg.startswith("Surrogate escape"):
+    elif msg.startswith(("Invalid escape sequence", "Surrogate escape")):
         position = source.find("\\")
         sequence = re.search(r"'(.*)'$", msg) if msg.startswith("Invalid") else None
         if sequence:

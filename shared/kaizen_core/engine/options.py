@@ -36,9 +36,7 @@ def check_indent(indent: Any) -> int:
 def check_delimiter(delimiter: Any) -> str:
     """Return the delimiter as a plain one-character string."""
     if not isinstance(delimiter, str) or str.__str__(delimiter) not in DELIMITERS:
-        raise KTOFOptionError(
-            f"delimiter must be ',', '\\t' or '|', got {delimiter!r}"
-        )
+        raise KTOFOptionError(f"delimiter must be ',', '\\t' or '|', got {delimiter!r}")
     return str.__str__(delimiter)
 
 
@@ -48,9 +46,7 @@ def check_length_marker(length_marker: Any) -> bool:
         return True
     if length_marker is False or length_marker is None:
         return False
-    raise KTOFOptionError(
-        f"length_marker must be true, false or '#', got {length_marker!r}"
-    )
+    raise KTOFOptionError(f"length_marker must be true, false or '#', got {length_marker!r}")
 
 
 def check_strict(strict: Any) -> bool:

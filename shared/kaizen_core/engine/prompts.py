@@ -22,8 +22,8 @@ from .api import encode
 
 __all__ = ["JsonBlock", "encode_json_blocks", "encode_prompt", "find_json_blocks"]
 
-_BEFORE = frozenset(" \t\r\n:=(,;>`\"")
-_AFTER = frozenset(" \t\r\n.,;:)]}!?<`\"")
+_BEFORE = frozenset(' \t\r\n:=(,;>`"')
+_AFTER = frozenset(' \t\r\n.,;:)]}!?<`"')
 _PREVIEW = 80
 
 

@@ -29,9 +29,9 @@ from toon_format import _decoder as _td
 from toon_format._errors import ToonDecodeError
 
 from .codec import decode_toon, raise_decode_error
-from .parser import KTOFParser, find_unquoted
 from .errors import KTOFDecodeError
 from .options import check_indent, check_strict
+from .parser import KTOFParser, find_unquoted
 from .tables import is_extended, leaf_count, split_cells
 
 __all__ = ["StreamDecoder"]
@@ -40,7 +40,7 @@ __all__ = ["StreamDecoder"]
 class _Array:
     """An array being streamed: its header, the list it fills, the depth of its children."""
 
-    __slots__ = ("header", "line", "items", "depth", "unit", "ended", "extended", "width")
+    __slots__ = ("depth", "ended", "extended", "header", "items", "line", "unit", "width")
 
     def __init__(self, header: Any, line: Any, items: list[Any], depth: int) -> None:
         self.header = header
@@ -110,7 +110,9 @@ class StreamDecoder:
         if tail:
             self._source_line(tail, out)
         if self._mode in (None, "whole"):
-            self._result = decode_toon("".join(self._chunks), indent=self.indent, strict=self.strict)
+            self._result = decode_toon(
+                "".join(self._chunks), indent=self.indent, strict=self.strict
+            )
         else:
             self._guard(self._finish_units, out)
             self._result = self._root
@@ -126,8 +128,7 @@ class StreamDecoder:
             return
         if self._number == 1 and source.startswith("\ufeff"):
             source = source[1:]
-        if source.endswith("\r"):
-            source = source[:-1]
+        source = source.removesuffix("\r")
         stripped = source.lstrip(" ")
         if stripped.startswith("#"):
             return
@@ -139,9 +140,7 @@ class StreamDecoder:
             self._fail("Tabs are not allowed in indentation", source)
         spaces = len(source) - len(stripped)
         if spaces % self.indent:
-            self._fail(
-                f"Indentation of {spaces} spaces is not a multiple of {self.indent}", source
-            )
+            self._fail(f"Indentation of {spaces} spaces is not a multiple of {self.indent}", source)
         line = _td._Line(self._number, spaces // self.indent, content, source, self._blank)
         self._blank = None
         self._guard(self._line, line, out)
@@ -158,7 +157,9 @@ class StreamDecoder:
         except ToonDecodeError as exc:
             raise raise_decode_error(exc, self._text()) from None
         except RecursionError:
-            raise KTOFDecodeError("Document is nested too deeply to decode", 1, 1, self._text()) from None
+            raise KTOFDecodeError(
+                "Document is nested too deeply to decode", 1, 1, self._text()
+            ) from None
 
     def _parser(self, lines: list[Any], spans: int = 0) -> KTOFParser:
         parser = KTOFParser(lines, self.strict, None, None, None, None)
@@ -178,7 +179,9 @@ class StreamDecoder:
                 return
             self._end_array(array, out)
         if self._mode == "array":
-            raise _td.ToonDecodeError("Unexpected content after the root value", line.number, line.source)
+            raise _td.ToonDecodeError(
+                "Unexpected content after the root value", line.number, line.source
+            )
         if line.depth == 0:
             self._end_field()
             self._field = [line]
@@ -270,9 +273,13 @@ class StreamDecoder:
 
     def _check_blank(self, array: _Array, line: Any) -> None:
         if line.blank_before is not None and array.items and self.strict:
-            raise ToonDecodeError("Blank line inside an array or keyed object", line.blank_before, "")
+            raise ToonDecodeError(
+                "Blank line inside an array or keyed object", line.blank_before, ""
+            )
         if line.blank_before is not None and array.unit and self.strict:
-            raise ToonDecodeError("Blank line inside an array or keyed object", line.blank_before, "")
+            raise ToonDecodeError(
+                "Blank line inside an array or keyed object", line.blank_before, ""
+            )
 
     def _row(self, array: _Array, line: Any) -> Any:
         parser, header, width = self._rows, array.header, array.width

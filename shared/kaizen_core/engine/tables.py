@@ -34,7 +34,7 @@ class Column(str):
     kind: str  # "plain", "group", "json" or "table"
     names: tuple[str, ...]  # nested table field names (kind "table")
 
-    def __new__(
+    def __new__(  # noqa: PYI034 (a str subclass; Self needs Python 3.11)
         cls, name: str, *, optional: bool, kind: str, names: tuple[str, ...] = ()
     ) -> Column:
         column = super().__new__(cls, name)

@@ -14,9 +14,10 @@ wrong count. Tokenizer objects are loaded once per encoding and cached.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import bpe_openai
 
