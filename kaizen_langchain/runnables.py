@@ -66,7 +66,7 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
         return self._codec
 
     # -- the work ------------------------------------------------------------------
-    def _finish(self, value: Any, result: EncodeResult) -> Any:
+    def _with_hint(self, value: Any) -> Any:
         if isinstance(value, str) and self.add_hint:
             return f"{KTOF_HINT}\n\n{value}"
         return value
@@ -103,10 +103,10 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
             return handled
         if isinstance(input, StringPromptValue):
             result = self.codec.encode_text(input.text)
-            return StringPromptValue(text=self._finish(result.text, result)), result
+            return StringPromptValue(text=self._with_hint(result.text)), result
         if isinstance(input, str):
             result = self.codec.encode_text(input)
-            return self._finish(result.text, result), result
+            return self._with_hint(result.text), result
         result = self.codec.encode_value(input)
         return result.text, result
 
@@ -118,10 +118,10 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
             return handled
         if isinstance(input, StringPromptValue):
             result = await self.codec.aencode_text(input.text)
-            return StringPromptValue(text=self._finish(result.text, result)), result
+            return StringPromptValue(text=self._with_hint(result.text)), result
         if isinstance(input, str):
             result = await self.codec.aencode_text(input)
-            return self._finish(result.text, result), result
+            return self._with_hint(result.text), result
         result = await self.codec.aencode_value(input)
         return result.text, result
 
