@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import _pipeline as pipeline
 from . import _streams as streams
-from .config import CONNECTION_FIELDS, KaizenClientConfig
+from .config import CONNECTION_FIELDS, HOSTED_BASE_URL, KaizenClientConfig
 from .errors import KaizenError
 from .limiters import AsyncRateLimiter, SyncRateLimiter
 from .logs import configure_from_env, safe_headers
@@ -47,6 +47,8 @@ from .models import (
     PromptEncodeResponse,
 )
 
+#: kaizen-client 0.1.4's name for the hosted service's URL.
+DEFAULT_BASE_URL = HOSTED_BASE_URL
 T = TypeVar("T")
 Payload = Mapping[str, Any] | BaseModel
 #: Per-item failures a batch reports in place when ``return_exceptions=True``.
@@ -530,4 +532,4 @@ class KaizenSyncClient(_ClientBase):
             raise
 
 
-__all__ = ["BATCH_ITEM_ERRORS", "KaizenClient", "KaizenSyncClient"]
+__all__ = ["BATCH_ITEM_ERRORS", "DEFAULT_BASE_URL", "KaizenClient", "KaizenSyncClient"]
