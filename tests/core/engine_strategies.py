@@ -50,6 +50,7 @@ TRICKY_STRINGS = [
     "cr\rlf",
     "\x00\x01\x1f\x7f",
     "\ufeffbom",
+    "\ufeff",
     "é ü ñ 中文 🎉",
     "\u2028sep",
     "[#2]: a,b",

@@ -9,10 +9,10 @@ Quoting (what a token must not be, or it is written quoted as in TOON):
 * a cell (table row, inline array) is quoted as above, and also when it holds the
   delimiter or any bracket/brace; the first cell of a row also when it holds ``:`` or
   starts with ``#`` or ``-``;
-* a key is written bare unless it is empty, has outer whitespace, starts with ``-`` or
-  ``#``, or holds one of ``: " \\ [ ] { } , | ?``, a tab or a control character.
+* a key is written bare unless it is empty, has outer whitespace, starts with ``-``, ``#``
+  or a byte-order mark, or holds one of ``: " \\ [ ] { } , | ?``, a tab or a control character.
 
-Every choice here is read back exactly by :class:`~kaizen_core.engine.codec.KTOFParser`.
+Every choice here is read back exactly by :class:`~kaizen_core.engine.parser.KTOFParser`.
 """
 
 from __future__ import annotations
@@ -162,7 +162,12 @@ class AutoEncoder(KTOFEncoder):
     # -- tokens -------------------------------------------------------------
 
     def key(self, key: str) -> str:
-        if not key or key[0] in " \t-#" or key[-1] in " \t" or _KEY_UNSAFE.search(key) is not None:
+        if (
+            not key
+            or key[0] in " \t-#\ufeff"
+            or key[-1] in " \t"
+            or _KEY_UNSAFE.search(key) is not None
+        ):
             return fast_quote(key)
         return key
 
