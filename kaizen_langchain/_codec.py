@@ -1,10 +1,22 @@
 """The one seam between the LangChain components and Kaizen.
 
-Embedded (the default): the ``kaizen_core.engine`` functions run in-process, the same code
-the router serves over HTTP, with no serialisation hop (this sits in front of every LLM
-call). With ``client=`` (a ``kaizen_core.KaizenSyncClient`` or ``KaizenClient``): text goes
-through the client's ``prompts_encode`` / ``prompts_decode`` endpoints, so a self-hosted
-``kaizen serve`` or the hosted API does the work.
+Which host encodes, when no ``client=`` is given, is the one ``KaizenClient()`` would pick
+(``kaizen_core.config.embedded_by_default``), decided once when the codec is made:
+
+- embedded (no ``KAIZEN_BASE_URL``, no ``KAIZEN_API_KEY``): the ``kaizen_core.engine``
+  functions run in-process, the same code the router serves over HTTP, with no
+  serialisation hop (this sits in front of every LLM call);
+- otherwise clients built from the environment (``kaizen_core.env_clients``): a
+  ``KaizenSyncClient`` for blocking calls, a ``KaizenClient`` for async ones.
+
+With ``client=`` (a ``kaizen_core.KaizenSyncClient`` or ``KaizenClient``) text goes through
+that client's ``prompts_encode`` endpoint, so a self-hosted ``kaizen serve`` or the hosted API
+does the work. Several texts (the messages of one prompt, a batch of documents) go out
+together through ``prompts_encode_batch``: concurrently, bounded by the client's
+``batch_concurrency``, results in input order.
+
+Decoding stays in-process unless a ``KaizenSyncClient`` is passed explicitly: it is parsing
+of the model's answer (no tokens to save), and streamed answers are always decoded locally.
 
 Every encode returns an :class:`EncodeResult` with the numbers the callbacks report:
 characters and tokens (for the target model's tokenizer) before and after.
@@ -21,6 +33,7 @@ from typing import Any
 from kaizen_core import engine
 from kaizen_core.engine import KTOFDecodeError
 from kaizen_core.engine.tokens import counter_for
+from kaizen_core.env_clients import EnvClients, default_clients
 
 __all__ = ["Codec", "EncodeResult", "KTOFDecodeError", "new_stream_decoder"]
 
@@ -63,6 +76,13 @@ def _is_async_client(client: Any) -> bool:
     return inspect.iscoroutinefunction(getattr(client, "prompts_encode", None))
 
 
+def _may_hold_json(text: str) -> bool:
+    return bool(text) and ("{" in text or "[" in text)
+
+
+_FROM_ENVIRONMENT: Any = object()
+
+
 def _result_of(response: Any) -> tuple[Any, dict[str, Any]]:
     """``(result, meta)`` of a client response model or a plain dict envelope."""
     if isinstance(response, dict):
@@ -74,11 +94,14 @@ class Codec:
     """Encodes values and text, decodes KTOF, counts tokens for ``model``.
 
     Args:
-        client: ``None`` for the embedded engine, or a Kaizen client (sync or async).
+        client: a Kaizen client (sync or async), or ``None``: the embedded engine when the
+            environment selects it, else clients built from the environment.
         model: target model whose tokenizer ``format="auto"`` optimises for and whose
             tokens the statistics count (default gpt-4o).
         options: encode options (``format``, ``delimiter``, ``indent``, ``length_marker``);
             ``format`` defaults to ``"auto"`` (fewest tokens, never more than JSON).
+        env_clients: with ``client=None``: the clients to use instead of reading the
+            environment (``None`` = embedded); used by :meth:`with_model` to share them.
     """
 
     def __init__(
@@ -87,17 +110,28 @@ class Codec:
         *,
         model: str | None = None,
         options: dict[str, Any] | None = None,
+        env_clients: EnvClients | None = _FROM_ENVIRONMENT,
     ) -> None:
         self.client = client
+        if client is not None:
+            env_clients = None
+        elif env_clients is _FROM_ENVIRONMENT:
+            env_clients = default_clients()
+        self.env_clients: EnvClients | None = env_clients
         self.model = model or DEFAULT_MODEL
         self.options = {"format": "auto", **(options or {})}
         self._count = counter_for(self.model)
 
+    @property
+    def embedded(self) -> bool:
+        """True when the in-process engine encodes (no client given or taken from env)."""
+        return self.client is None and self.env_clients is None
+
     def with_model(self, model: str | None) -> Codec:
-        """The same codec targeting another model's tokenizer."""
+        """The same codec (same clients) targeting another model's tokenizer."""
         if not model or model == self.model:
             return self
-        return Codec(self.client, model=model, options=self.options)
+        return Codec(self.client, model=model, options=self.options, env_clients=self.env_clients)
 
     # -- measuring ----------------------------------------------------------------
     def count(self, text: str) -> int:
@@ -125,7 +159,7 @@ class Codec:
     # -- encoding (embedded) ------------------------------------------------------
     def encode_value(self, value: Any) -> EncodeResult:
         """A dict/list (any JSON value) as KTOF (or compact JSON when that is cheaper)."""
-        if self.client is not None:
+        if not self.embedded:
             return self._client_encode(value)
         encoded = engine.encode(value, **self._engine_options())
         original = engine.compact_json(value)
@@ -133,12 +167,54 @@ class Codec:
 
     def encode_text(self, text: str) -> EncodeResult:
         """``text`` with its embedded JSON objects/arrays rewritten (unchanged if none pay)."""
-        if not text or ("{" not in text and "[" not in text):
+        if not _may_hold_json(text):
             return _unchanged(text)
-        if self.client is not None:
+        if not self.embedded:
             return self._client_encode(text)
         encoded, replacements = engine.encode_json_blocks(text, **self._engine_options())
         return self._measure(text, encoded, len(replacements))
+
+    def encode_texts(self, texts: list[str]) -> list[EncodeResult]:
+        """:meth:`encode_text` for each text, in order; through a client in one batch."""
+        if self.embedded:
+            return [self.encode_text(text) for text in texts]
+        wanted = _distinct_with_json(texts)
+        if not wanted:
+            return [_unchanged(text) for text in texts]
+        client = self._sync_client()
+        payloads = [self._client_payload(text) for text in wanted]
+        batch = getattr(client, "prompts_encode_batch", None)
+        responses = (
+            batch(payloads) if batch is not None else [client.prompts_encode(p) for p in payloads]
+        )
+        return self._spread(texts, wanted, responses)
+
+    async def aencode_texts(self, texts: list[str]) -> list[EncodeResult]:
+        """Async :meth:`encode_texts`: the client's requests run concurrently (bounded)."""
+        if self.embedded:
+            return self.encode_texts(texts)
+        wanted = _distinct_with_json(texts)
+        if not wanted:
+            return [_unchanged(text) for text in texts]
+        client = self._async_client()
+        payloads = [self._client_payload(text) for text in wanted]
+        batch = getattr(client, "prompts_encode_batch", None)
+        if batch is None:
+            responses = await asyncio.gather(*(self._aprompts_encode(p) for p in payloads))
+        elif _is_async_client(client):
+            responses = await batch(payloads)
+        else:
+            responses = await asyncio.to_thread(batch, payloads)
+        return self._spread(texts, wanted, responses)
+
+    def _spread(
+        self, texts: list[str], wanted: list[str], responses: list[Any]
+    ) -> list[EncodeResult]:
+        """One result per text of ``texts`` from the responses for the distinct ``wanted``."""
+        by_text = {
+            text: self._client_result(text, response) for text, response in zip(wanted, responses)
+        }
+        return [by_text.get(text) or _unchanged(text) for text in texts]
 
     # -- encoding (through a client) ----------------------------------------------
     def _client_payload(self, prompt: Any) -> dict[str, Any]:
@@ -152,31 +228,49 @@ class Codec:
             return self._measure(prompt, str(result), int(meta.get("embedded_json_count") or 1))
         return self._measure(engine.compact_json(prompt), str(result), 1)
 
-    def _client_encode(self, prompt: Any) -> EncodeResult:
+    def _sync_client(self) -> Any:
+        """The client for blocking calls (the given one, or the environment's sync client)."""
+        if self.client is None:
+            assert self.env_clients is not None
+            return self.env_clients.sync_client()
         if _is_async_client(self.client):
             raise TypeError(
                 "A synchronous call needs a KaizenSyncClient; pass client=KaizenSyncClient(...)"
             )
-        return self._client_result(prompt, self.client.prompts_encode(self._client_payload(prompt)))
+        return self.client
+
+    def _async_client(self) -> Any:
+        """The client for async calls (the given one, or the environment's async client)."""
+        if self.client is None:
+            assert self.env_clients is not None
+            return self.env_clients.async_client()
+        return self.client
+
+    def _client_encode(self, prompt: Any) -> EncodeResult:
+        client = self._sync_client()
+        return self._client_result(prompt, client.prompts_encode(self._client_payload(prompt)))
+
+    async def _aprompts_encode(self, payload: dict[str, Any]) -> Any:
+        client = self._async_client()
+        if _is_async_client(client):
+            return await client.prompts_encode(payload)
+        return await asyncio.to_thread(client.prompts_encode, payload)
 
     async def _aclient_encode(self, prompt: Any) -> EncodeResult:
-        payload = self._client_payload(prompt)
-        if _is_async_client(self.client):
-            response = await self.client.prompts_encode(payload)
-        else:
-            response = await asyncio.to_thread(self.client.prompts_encode, payload)
-        return self._client_result(prompt, response)
+        return self._client_result(
+            prompt, await self._aprompts_encode(self._client_payload(prompt))
+        )
 
     async def aencode_value(self, value: Any) -> EncodeResult:
         """Async :meth:`encode_value`: embedded work is sub-millisecond, so it runs inline."""
-        if self.client is None:
+        if self.embedded:
             return self.encode_value(value)
         return await self._aclient_encode(value)
 
     async def aencode_text(self, text: str) -> EncodeResult:
         """Async :meth:`encode_text`."""
-        if self.client is None or not text or ("{" not in text and "[" not in text):
-            return self.encode_text(text) if self.client is None else _unchanged(text)
+        if self.embedded or not _may_hold_json(text):
+            return self.encode_text(text)
         return await self._aclient_encode(text)
 
     # -- decoding -----------------------------------------------------------------
@@ -186,6 +280,11 @@ class Codec:
             return engine.decode(text)
         result, _ = _result_of(self.client.prompts_decode({"ktof": text}))
         return result
+
+
+def _distinct_with_json(texts: list[str]) -> list[str]:
+    """The texts worth sending (they may hold JSON), each once, in first-seen order."""
+    return list(dict.fromkeys(text for text in texts if _may_hold_json(text)))
 
 
 def decode_json_or_ktof(text: str, codec: Codec) -> Any:

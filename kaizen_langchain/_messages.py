@@ -7,7 +7,7 @@ kept (the message is copied with new content, never rebuilt).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
@@ -27,58 +27,72 @@ def _empty() -> EncodeResult:
     return EncodeResult("", 0, 0, 0, 0, 0)
 
 
-def _encode_content(content: Any, codec: Codec, total: EncodeResult) -> Any:
-    if isinstance(content, str):
-        result = codec.encode_text(content)
-        total.add(result)
-        return result.text if result.changed else content
-    if isinstance(content, list):
-        parts = []
-        changed = False
-        for part in content:
-            if (
-                isinstance(part, dict)
-                and part.get("type") == "text"
-                and isinstance(part.get("text"), str)
-            ):
-                result = codec.encode_text(part["text"])
-                if result.changed:
-                    total.add(result)
-                    part = {**part, "text": result.text}
-                    changed = True
-            parts.append(part)
-        return parts if changed else content
-    return content
+def _is_text_part(part: Any) -> bool:
+    return (
+        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+    )
 
 
-async def _aencode_content(content: Any, codec: Codec, total: EncodeResult) -> Any:
-    if codec.client is None:
-        return _encode_content(content, codec, total)
+def _texts_of(content: Any) -> list[str]:
+    """The texts of ``content`` that may be rewritten: a string, or its text parts."""
     if isinstance(content, str):
-        result = await codec.aencode_text(content)
+        return [content]
+    if isinstance(content, list):
+        return [part["text"] for part in content if _is_text_part(part)]
+    return []
+
+
+def _with_texts(content: Any, results: Iterator[EncodeResult], total: EncodeResult) -> Any:
+    """``content`` with its texts (as :func:`_texts_of` lists them) taken from ``results``.
+
+    The content object itself is returned when nothing changed.
+    """
+    if isinstance(content, str):
+        result = next(results)
         total.add(result)
         return result.text if result.changed else content
-    if isinstance(content, list):
-        parts = []
-        changed = False
-        for part in content:
-            if (
-                isinstance(part, dict)
-                and part.get("type") == "text"
-                and isinstance(part.get("text"), str)
-            ):
-                result = await codec.aencode_text(part["text"])
-                if result.changed:
-                    total.add(result)
-                    part = {**part, "text": result.text}
-                    changed = True
-            parts.append(part)
-        return parts if changed else content
-    return content
+    if not isinstance(content, list):
+        return content
+    parts = []
+    changed = False
+    for part in content:
+        if _is_text_part(part):
+            result = next(results)
+            if result.changed:
+                total.add(result)
+                part = {**part, "text": result.text}
+                changed = True
+        parts.append(part)
+    return parts if changed else content
 
 
 def _wanted(message: BaseMessage, kinds: frozenset[str] | None) -> bool:
     return kinds is None or message.type in kinds
+
+
+def _texts_to_encode(messages: Sequence[BaseMessage], kinds: frozenset[str] | None) -> list[str]:
+    return [
+        text
+        for message in messages
+        if _wanted(message, kinds)
+        for text in _texts_of(message.content)
+    ]
+
+
+def _rebuilt(
+    messages: Sequence[BaseMessage], kinds: frozenset[str] | None, results: list[EncodeResult]
+) -> tuple[list[BaseMessage], EncodeResult]:
+    """Copies of the messages carrying the encoded texts, and the summed result."""
+    total = _empty()
+    pending = iter(results)
+    out: list[BaseMessage] = []
+    for message in messages:
+        content = _with_texts(message.content, pending, total) if _wanted(message, kinds) else None
+        if content is None or content is message.content:
+            out.append(message)
+        else:
+            out.append(message.model_copy(update={"content": content}))
+    return out, total
 
 
 def encode_messages(
@@ -87,39 +101,19 @@ def encode_messages(
     """Copies of ``messages`` with JSON in their text encoded; ``kinds`` limits message types.
 
     Returns the new list and the summed :class:`EncodeResult` (its ``text`` is empty).
+    Through a Kaizen client, all texts of the messages go out as one batch.
     """
-    total = _empty()
-    out: list[BaseMessage] = []
-    for message in messages:
-        if not _wanted(message, kinds):
-            out.append(message)
-            continue
-        content = _encode_content(message.content, codec, total)
-        out.append(
-            message
-            if content is message.content
-            else message.model_copy(update={"content": content})
-        )
-    return out, total
+    results = codec.encode_texts(_texts_to_encode(messages, kinds))
+    return _rebuilt(messages, kinds, results)
 
 
 async def aencode_messages(
     messages: Sequence[BaseMessage], codec: Codec, kinds: frozenset[str] | None = None
 ) -> tuple[list[BaseMessage], EncodeResult]:
-    """Async :func:`encode_messages` (truly async when the codec has an async client)."""
-    total = _empty()
-    out: list[BaseMessage] = []
-    for message in messages:
-        if not _wanted(message, kinds):
-            out.append(message)
-            continue
-        content = await _aencode_content(message.content, codec, total)
-        out.append(
-            message
-            if content is message.content
-            else message.model_copy(update={"content": content})
-        )
-    return out, total
+    """Async :func:`encode_messages`: through a Kaizen client the texts are encoded
+    concurrently (bounded by the client's ``batch_concurrency``), in order."""
+    results = await codec.aencode_texts(_texts_to_encode(messages, kinds))
+    return _rebuilt(messages, kinds, results)
 
 
 def add_hint(messages: list[BaseMessage], hint: str = KTOF_HINT) -> list[BaseMessage]:

@@ -170,7 +170,8 @@ class ChatKaizen(BaseChatModel):
 
     Args:
         llm: the wrapped chat model (any ``BaseChatModel``).
-        client: ``None`` (embedded engine, the default) or a ``kaizen_core`` client.
+        client: a ``kaizen_core`` client, or ``None``: the embedded engine unless
+            ``KAIZEN_BASE_URL``/``KAIZEN_API_KEY`` select a service (read at first use).
         encode_options: engine options; ``format`` defaults to ``"auto"`` (fewest tokens
             for the model's tokenizer, never more than the JSON).
         encode_message_types: which messages are rewritten (default all four kinds:
@@ -196,6 +197,7 @@ class ChatKaizen(BaseChatModel):
     add_hint: bool = False
     tokenizer_model: str | None = None
 
+    _base_codec: Codec | None = PrivateAttr(default=None)
     _codecs: dict[str, Codec] = PrivateAttr(default_factory=dict)
 
     # -- identity -----------------------------------------------------------------
@@ -221,9 +223,9 @@ class ChatKaizen(BaseChatModel):
         model = self._model_name(kwargs) or "gpt-4o"
         codec = self._codecs.get(model)
         if codec is None:
-            codec = self._codecs[model] = Codec(
-                self.client, model=model, options=self.encode_options
-            )
+            if self._base_codec is None:  # the host is chosen once, on first use
+                self._base_codec = Codec(self.client, options=self.encode_options)
+            codec = self._codecs[model] = self._base_codec.with_model(model)
         return codec
 
     # -- the request side -----------------------------------------------------------

@@ -40,7 +40,8 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
     ``kaizen_langchain.callbacks``) and shows up in callbacks and traces as a chain run.
 
     Args:
-        client: ``None`` (embedded engine) or a ``kaizen_core`` client.
+        client: a ``kaizen_core`` client, or ``None``: the embedded engine unless
+            ``KAIZEN_BASE_URL``/``KAIZEN_API_KEY`` select a service (read at first use).
         model: the target model: its tokenizer decides the adaptive format and counts
             the savings (default gpt-4o).
         encode_options: engine options (``format`` defaults to ``"auto"``;
@@ -111,7 +112,7 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
         return result.text, result
 
     async def _aencode(self, input: Any) -> tuple[Any, EncodeResult]:
-        if self.client is None:
+        if self.codec.embedded:
             return self._encode(input)
         handled = await self._aencode_messages_in(input)
         if handled is not None:

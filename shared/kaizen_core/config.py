@@ -235,6 +235,17 @@ class KaizenClientConfig:
         return f"KaizenClientConfig({inner})"
 
 
+def embedded_by_default() -> bool:
+    """Whether a component given no client should use the in-process engine.
+
+    The same choice :meth:`KaizenClientConfig.from_env` makes for ``KaizenClient()``:
+    False as soon as ``KAIZEN_BASE_URL`` or ``KAIZEN_API_KEY`` is set (the integrations then
+    go through a client built from the environment, see :mod:`kaizen_core.env_clients`).
+    Reads the environment once per call: call it when a component is set up, not per request.
+    """
+    return KaizenClientConfig.from_env().is_embedded
+
+
 def merge_headers(*layers: Mapping[str, str] | None) -> dict[str, str]:
     """Merge header maps left to right, case-insensitively (later layers win)."""
     merged: dict[str, str] = {}
@@ -254,5 +265,6 @@ __all__ = [
     "EMBEDDED_BASE_URL",
     "HOSTED_BASE_URL",
     "KaizenClientConfig",
+    "embedded_by_default",
     "merge_headers",
 ]

@@ -13,6 +13,14 @@ from tests.standins.openai_server import openai_standin
 __all__ = ["openai_standin"]
 
 
+@pytest.fixture(autouse=True)
+def _embedded_host_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Components made without a client use the in-process engine unless a test sets
+    ``KAIZEN_BASE_URL``/``KAIZEN_API_KEY`` itself (a developer's shell may have them)."""
+    monkeypatch.delenv("KAIZEN_BASE_URL", raising=False)
+    monkeypatch.delenv("KAIZEN_API_KEY", raising=False)
+
+
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, object]:
     """The suite's VCR settings, plus replaying an interaction more than once.

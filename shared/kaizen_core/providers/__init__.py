@@ -21,9 +21,11 @@ holds, vendor errors raised mid-stream are mapped). Each result (stream, or chun
 typed accessor); with ``decode_response=True`` non-streaming answers written in KTOF are
 decoded into ``result.kaizen.decoded``.
 
-Compression runs on the in-process engine by default (no I/O: the async wrappers never block
-the event loop). Pass ``kaizen=KaizenClient(...)`` (async vendor clients) or
-``kaizen=KaizenSyncClient(...)`` (sync vendor clients) to use a hosted or self-hosted service.
+Compression runs where ``KaizenClient()`` would send it: on the in-process engine by default
+(no I/O: the async wrappers never block the event loop), or, when ``KAIZEN_BASE_URL`` or
+``KAIZEN_API_KEY`` is set at ``wrap`` time, on that service through clients built from the
+environment. Pass ``kaizen=KaizenClient(...)`` (async vendor clients) or
+``kaizen=KaizenSyncClient(...)`` (sync vendor clients) to choose the service yourself.
 
 Vendor errors are raised as :class:`KaizenProviderError` (HTTP 429:
 :class:`KaizenProviderRateLimitError`, also a ``KaizenRateLimitError``), keeping the vendor's
@@ -37,10 +39,11 @@ from typing import Any, TypeVar
 
 from ._compression import (
     ClientCompressor,
-    EmbeddedCompressor,
+    Compressor,
     WrapSettings,
     check_compressor,
     decode_answer,
+    default_compressor,
 )
 from ._report import KaizenCallInfo, kaizen_info
 from .errors import KaizenProviderError, KaizenProviderRateLimitError
@@ -99,9 +102,10 @@ def wrap(
         client: ``openai.OpenAI`` / ``AsyncOpenAI`` (and Azure), ``anthropic.Anthropic`` /
             ``AsyncAnthropic`` (and Bedrock/Vertex), or ``google.genai.Client`` (its ``aio``
             side included) or ``client.aio``.
-        kaizen: None (default) for the in-process engine; a ``KaizenClient`` for async
-            vendor clients or a ``KaizenSyncClient`` for sync ones to compress through a
-            Kaizen service (``/v1/prompts/encode``).
+        kaizen: None (default): the in-process engine, or the service that
+            ``KAIZEN_BASE_URL``/``KAIZEN_API_KEY`` select (read now); a ``KaizenClient`` for
+            async vendor clients or a ``KaizenSyncClient`` for sync ones to compress through
+            a Kaizen service of your choice (``/v1/prompts/encode``).
         decode_response: decode non-streaming KTOF answers into ``result.kaizen.decoded``.
         encode_options: engine encode options (``indent``, ``delimiter``, ``length_marker``,
             ``format="auto"`` ...) for the embedded KTOF.
@@ -119,7 +123,7 @@ def wrap(
     vendor = _vendor(client)
     options = dict(_DEFAULT_ENCODE_OPTIONS if encode_options is None else encode_options)
     if kaizen is None:
-        compressor: EmbeddedCompressor | ClientCompressor = EmbeddedCompressor(options)
+        compressor: Compressor = default_compressor(options)
     else:
         compressor = ClientCompressor(kaizen, options)
         if vendor != "gemini":  # a genai.Client has both sides: checked per call instead

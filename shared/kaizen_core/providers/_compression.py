@@ -1,13 +1,17 @@
 """How a wrapped call compresses its prompt texts and decodes its answer.
 
-Two backends rewrite the JSON embedded in a text as KTOF:
+Three backends rewrite the JSON embedded in a text as KTOF:
 
-* :class:`EmbeddedCompressor` (the default): the engine in-process. Pure CPU, no I/O, well
-  under a millisecond for chat-sized texts, so the async wrappers call it inline and only
-  move very large prompts to a worker thread (``asyncio.to_thread``).
+* :class:`EmbeddedCompressor` (the default when the environment selects the embedded host,
+  see :func:`default_compressor`): the engine in-process. Pure CPU, no I/O, well under a
+  millisecond for chat-sized texts, so the async wrappers call it inline and only move very
+  large prompts to a worker thread (``asyncio.to_thread``).
 * :class:`ClientCompressor`: a :class:`~kaizen_core.KaizenClient` (awaited, for async vendor
   clients) or :class:`~kaizen_core.KaizenSyncClient` (for sync vendor clients), i.e. a
   hosted or self-hosted Kaizen service via ``/v1/prompts/encode``.
+* :class:`EnvClientCompressor` (the default when ``KAIZEN_BASE_URL`` or ``KAIZEN_API_KEY``
+  is set): the same through clients built from the environment, a sync one for sync vendor
+  calls and an async one for async calls.
 
 :class:`CallRun` drives one call: it feeds every text of the request through the backend,
 keeps only rewrites that came back shorter, counts what was saved in a
@@ -24,17 +28,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import KTOFDecodeError, count_tokens, decode, encode_json_blocks
+from ..env_clients import EnvClients, default_clients
 from ._messages import Rewrite
 from ._report import KaizenCallInfo, attach_info
 
 __all__ = [
     "CallRun",
     "ClientCompressor",
+    "Compressor",
     "EmbeddedCompressor",
+    "EnvClientCompressor",
     "Rewritten",
     "WrapSettings",
     "check_compressor",
     "decode_answer",
+    "default_compressor",
 ]
 
 logger = logging.getLogger("kaizen_core.providers")
@@ -97,25 +105,59 @@ class ClientCompressor:
             return Rewritten(text)
         return Rewritten(result, list(meta.get("replacements") or []))
 
+    def _sync_client(self) -> Any:
+        return self.client
+
+    def _async_client(self) -> Any:
+        return self.client
+
     def compress(self, text: str) -> Rewritten:
         """Compress via a :class:`~kaizen_core.KaizenSyncClient`."""
-        return self._read(text, self.client.prompts_encode(self._payload(text)))
+        return self._read(text, self._sync_client().prompts_encode(self._payload(text)))
 
     async def acompress(self, text: str) -> Rewritten:
         """Compress via a :class:`~kaizen_core.KaizenClient` (awaited)."""
-        return self._read(text, await self.client.prompts_encode(self._payload(text)))
+        return self._read(text, await self._async_client().prompts_encode(self._payload(text)))
+
+
+class EnvClientCompressor(ClientCompressor):
+    """:class:`ClientCompressor` over clients built from the environment (both sides)."""
+
+    is_async = True
+    is_sync = True
+
+    def __init__(self, clients: EnvClients, encode_options: Mapping[str, Any]) -> None:
+        self.clients = clients
+        self.encode_options = dict(encode_options)
+
+    def _sync_client(self) -> Any:
+        return self.clients.sync_client()
+
+    def _async_client(self) -> Any:
+        return self.clients.async_client()
+
+
+Compressor = EmbeddedCompressor | ClientCompressor
+
+
+def default_compressor(encode_options: Mapping[str, Any]) -> Compressor:
+    """The backend of a wrap without ``kaizen=``: the host ``KaizenClient()`` would pick."""
+    clients = default_clients()
+    if clients is None:
+        return EmbeddedCompressor(encode_options)
+    return EnvClientCompressor(clients, encode_options)
 
 
 @dataclass(frozen=True)
 class WrapSettings:
     """The options given to :func:`~kaizen_core.providers.wrap`."""
 
-    compressor: EmbeddedCompressor | ClientCompressor
+    compressor: Compressor
     decode_response: bool = False
     roles: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
 
 
-def check_compressor(compressor: EmbeddedCompressor | ClientCompressor, *, is_async: bool) -> None:
+def check_compressor(compressor: Compressor, *, is_async: bool) -> None:
     """Refuse a Kaizen client that does not fit the vendor client's side.
 
     Raises:
