@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from . import models
 from .cache import CACHEABLE_PATHS, cache_key
@@ -190,14 +190,7 @@ def check_response(response: httpx.Response, plan: RequestPlan) -> Any:
     if response.is_success:
         body = _decode_body(response)
         if not isinstance(body, Mapping):
-            error: KaizenAPIError = KaizenMalformedResponseError(
-                response.status_code,
-                {"detail": "Malformed JSON response", "body": response.text[:200]},
-                response.headers,
-                request_id=request_id,
-            )
-            error.should_retry = False  # type: ignore[attr-defined]
-            raise error
+            raise _malformed(response, "Malformed JSON response", request_id)
         return body
     body = _decode_body(response)
     payload = body if body is not None else response.text
@@ -214,10 +207,49 @@ def check_response(response: httpx.Response, plan: RequestPlan) -> Any:
 
 
 def parse_success(body: Mapping[str, Any], plan: RequestPlan, request_id: str | None) -> models.KaizenResponse:
-    """The typed response model of ``body``, with ``request_id`` set."""
+    """The typed response model of ``body``, with ``request_id`` set.
+
+    Raises:
+        ValidationError: ``body`` is not the endpoint's envelope (see :func:`parse_response`).
+    """
     result = plan.endpoint.response_model.model_validate(dict(body))
     result.request_id = request_id or plan.request_id
     return result
+
+
+def parse_response(
+    response: httpx.Response, body: Mapping[str, Any], plan: RequestPlan
+) -> models.KaizenResponse:
+    """:func:`parse_success` for a live answer.
+
+    A success body that is not the endpoint's envelope (a field missing or of the wrong type)
+    raises :class:`KaizenMalformedResponseError`, which is not retried, rather than letting
+    pydantic's ``ValidationError`` out of the :class:`KaizenError` tree.
+    """
+    request_id = response.headers.get("x-request-id")
+    try:
+        return parse_success(body, plan, request_id)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        detail = (
+            f"Response body is not a {plan.endpoint.response_model.__name__}: "
+            f"{where}: {first['msg']}"
+        )
+        raise _malformed(response, detail, request_id or plan.request_id) from exc
+
+
+def _malformed(
+    response: httpx.Response, detail: str, request_id: str
+) -> KaizenMalformedResponseError:
+    error = KaizenMalformedResponseError(
+        response.status_code,
+        {"detail": detail, "body": response.text[:200]},
+        response.headers,
+        request_id=request_id,
+    )
+    error.should_retry = False  # type: ignore[attr-defined]
+    return error
 
 
 def retry_hook(policy: RetryPolicy):

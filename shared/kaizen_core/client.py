@@ -299,11 +299,10 @@ class KaizenClient(_ClientBase):
         try:
             async for attempt in policy.context(pipeline.retry_hook(policy)):
                 with attempt:
-                    response, body = await self._attempt(plan, tracker, attempt.num)
+                    response, body, result = await self._attempt(plan, tracker, attempt.num)
         except KaizenError as error:
             tracker.failed(error)
             raise
-        result = pipeline.parse_success(body, plan, response.headers.get("x-request-id"))
         if plan.cache_key is not None and cache is not None:
             await cache.aset(plan.cache_key, pipeline.body_for_cache(body), self._config.cache_ttl)
         tracker.succeeded(response.status_code, body)
@@ -311,7 +310,7 @@ class KaizenClient(_ClientBase):
 
     async def _attempt(
         self, plan: pipeline.RequestPlan, tracker: pipeline.CallTracker, number: int
-    ) -> tuple[httpx.Response, Any]:
+    ) -> tuple[httpx.Response, Any, Any]:
         tracker.begin_attempt(number, self._config.retry_policy().attempts())
         try:
             if self._limiter is not None:
@@ -328,7 +327,8 @@ class KaizenClient(_ClientBase):
                 await response.aread()
             response = run_response_hooks(self._config.middleware, request, response, context)
             tracker.attempt_answered(response)
-            return response, pipeline.check_response(response, plan)
+            body = pipeline.check_response(response, plan)
+            return response, body, pipeline.parse_response(response, body, plan)
         except KaizenError as error:
             tracker.attempt_failed(error)
             raise
@@ -497,11 +497,10 @@ class KaizenSyncClient(_ClientBase):
         try:
             for attempt in policy.context(pipeline.retry_hook(policy)):
                 with attempt:
-                    response, body = self._attempt(plan, tracker, attempt.num)
+                    response, body, result = self._attempt(plan, tracker, attempt.num)
         except KaizenError as error:
             tracker.failed(error)
             raise
-        result = pipeline.parse_success(body, plan, response.headers.get("x-request-id"))
         if plan.cache_key is not None and cache is not None:
             cache.set(plan.cache_key, pipeline.body_for_cache(body), self._config.cache_ttl)
         tracker.succeeded(response.status_code, body)
@@ -509,7 +508,7 @@ class KaizenSyncClient(_ClientBase):
 
     def _attempt(
         self, plan: pipeline.RequestPlan, tracker: pipeline.CallTracker, number: int
-    ) -> tuple[httpx.Response, Any]:
+    ) -> tuple[httpx.Response, Any, Any]:
         tracker.begin_attempt(number, self._config.retry_policy().attempts())
         try:
             if self._limiter is not None:
@@ -526,7 +525,8 @@ class KaizenSyncClient(_ClientBase):
                 response.read()
             response = run_response_hooks(self._config.middleware, request, response, context)
             tracker.attempt_answered(response)
-            return response, pipeline.check_response(response, plan)
+            body = pipeline.check_response(response, plan)
+            return response, body, pipeline.parse_response(response, body, plan)
         except KaizenError as error:
             tracker.attempt_failed(error)
             raise

@@ -25,6 +25,7 @@ from kaizen_core import (
     KaizenTimeoutError,
 )
 from kaizen_core._pipeline import retry_hook
+from kaizen_core.metrics import InMemoryMetrics
 from kaizen_core.retries import RetryPolicy, parse_retry_after, server_wait, status_is_retryable
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
@@ -134,6 +135,30 @@ def test_malformed_json_is_not_retried() -> None:
             client.compress({"data": 1})
     assert server.attempts == 1
     assert caught.value.status_code == 200
+
+
+def test_a_success_body_that_is_not_the_envelope_is_a_malformed_response() -> None:
+    """Valid JSON without the endpoint's fields: a KaizenError (not pydantic's), not retried."""
+    metrics = InMemoryMetrics()
+    no_stats = Reply(200, envelope("optimize", "a: 1"))
+    with FaultServer([no_stats]) as server:
+        with sync_client(server, metrics=metrics) as client:
+            with pytest.raises(KaizenMalformedResponseError) as caught:
+                client.optimize({"data": {"a": 1}})
+    assert server.attempts == 1
+    assert caught.value.status_code == 200
+    assert caught.value.request_id == server.request_ids()[0]
+    assert "OptimizeResponse: stats: Field required" in str(caught.value)
+    (record,) = metrics.records
+    assert record.error == "KaizenMalformedResponseError" and record.attempts == 1
+
+
+async def test_a_success_body_that_is_not_the_envelope_async() -> None:
+    with FaultServer([Reply(200, envelope("compress", {"not": "text"}))]) as server:
+        async with KaizenClient(base_url=server.base_url, api_key=None) as client:
+            with pytest.raises(KaizenMalformedResponseError, match="CompressResponse: result"):
+                await client.compress({"data": 1})
+    assert server.attempts == 1
 
 
 def test_400_is_not_retried() -> None:
