@@ -175,6 +175,10 @@ class TokenStats(_ResponseModel):
     optimized: Dict[str, TokenCountEntry]
 
 
+#: Fields the client fills in that the response body does not carry.
+_NOT_IN_BODY = frozenset({"request_id"})
+
+
 class KaizenResponse(_ResponseModel):
     """The success envelope. Reads like the dict kaizen-client 0.1.4 returned.
 
@@ -211,12 +215,16 @@ class KaizenResponse(_ResponseModel):
 
     def keys(self) -> List[str]:
         """The keys present in the body (as a dict of it would have them)."""
-        present = [name for name in type(self).model_fields if name in self.model_fields_set]
+        present = [
+            name
+            for name in type(self).model_fields
+            if name in self.model_fields_set and name not in _NOT_IN_BODY
+        ]
         return present + list((self.__pydantic_extra__ or {}).keys())
 
     def to_dict(self) -> Dict[str, Any]:
         """The body as a plain JSON-ready dict (only the keys the server sent)."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, exclude=_NOT_IN_BODY)
 
 
 class CompressResponse(KaizenResponse):

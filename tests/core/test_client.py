@@ -183,3 +183,12 @@ def test_response_model_reads_like_a_dict(sync_client: KaizenSyncClient) -> None
     with pytest.raises(KeyError):
         response["missing"]
     assert set(response.to_dict()) >= {"operation", "status", "result", "stats"}
+
+
+def test_dict_view_holds_the_body_only(sync_client: KaizenSyncClient) -> None:
+    """``request_id`` comes from the response header: an attribute, not a body key."""
+    response = sync_client.compress({"data": USERS})
+    assert response.request_id
+    assert response.keys() == ["operation", "status", "result"]
+    assert response.to_dict() == {"operation": "compress", "status": "success", "result": USERS_KTOF}
+    assert "request_id" not in response
