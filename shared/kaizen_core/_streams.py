@@ -14,7 +14,7 @@ from toon_format import _encoder as _toon_encoder
 
 from . import engine
 from .engine.codec import normalize
-from .errors import KaizenDecodeError
+from .errors import KTOF_DECODE_ERROR_CODE, KaizenDecodeError, malformed_ktof_detail
 from .models import DecodeOptions, EncodeOptions
 
 _COUNT = re.compile(r"^\[(#?)\d+")
@@ -71,7 +71,12 @@ class ChunkDecoder:
         text = exc.text if getattr(exc, "text", None) else "".join(self._text)
         return KaizenDecodeError(
             400,
-            {"detail": str(exc), "code": "decode_error", "line": exc.line, "column": exc.column},
+            {
+                "detail": malformed_ktof_detail(exc),
+                "code": KTOF_DECODE_ERROR_CODE,
+                "line": exc.line,
+                "column": exc.column,
+            },
             line=exc.line,
             column=exc.column,
             text=text,

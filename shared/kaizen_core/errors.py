@@ -34,6 +34,14 @@ from .retries import parse_retry_after
 _LINE_COLUMN = re.compile(r"line\s+(\d+)\s*,\s*column\s+(\d+)", re.IGNORECASE)
 _DECODE_PATHS = ("/v1/decompress", "/v1/optimize/response", "/v1/prompts/decode")
 
+#: The ``code`` of a 400 for malformed KTOF (the decode endpoints and the local decode streams).
+KTOF_DECODE_ERROR_CODE = "ktof_decode_error"
+
+
+def malformed_ktof_detail(error: Exception) -> str:
+    """The ``detail`` of a 400 for malformed KTOF; ``str(error)`` is "line L, column C: msg"."""
+    return f"Malformed KTOF at {error}"
+
 
 class KaizenError(Exception):
     """Base class of every error raised by ``kaizen_core``'s client."""
@@ -247,6 +255,7 @@ def _rebuild_api_error(cls: type[KaizenAPIError], state: dict[str, Any]) -> Kaiz
 
 
 __all__ = [
+    "KTOF_DECODE_ERROR_CODE",
     "KaizenAPIError",
     "KaizenAuthenticationError",
     "KaizenBadRequestError",
@@ -263,4 +272,5 @@ __all__ = [
     "KaizenTimeoutError",
     "KaizenValidationError",
     "error_for_status",
+    "malformed_ktof_detail",
 ]

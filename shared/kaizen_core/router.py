@@ -28,6 +28,7 @@ from pydantic.json_schema import models_json_schema
 
 from . import __version__, engine
 from .engine import KTOFDecodeError, KTOFOptionError
+from .errors import KTOF_DECODE_ERROR_CODE, malformed_ktof_detail
 from .models import (
     CompressResponse,
     DecodeOptions,
@@ -351,8 +352,8 @@ def _decode(text: str, kwargs: Dict[str, Any]) -> Any:
     except KTOFDecodeError as exc:
         raise _Problem(
             400,
-            f"Malformed KTOF at {exc}",
-            "ktof_decode_error",
+            malformed_ktof_detail(exc),
+            KTOF_DECODE_ERROR_CODE,
             extra={"line": exc.line, "column": exc.column},
         ) from exc
     except KTOFOptionError as exc:

@@ -140,3 +140,15 @@ def test_decode_stream_property(value: Any, size: int, options: dict[str, Any]) 
         assert values == whole
     else:
         assert values[-1] == whole
+
+
+def test_decode_stream_error_reads_like_the_endpoint_error(sync_client: KaizenSyncClient) -> None:
+    """Local stream decoding and ``prompts_decode`` report malformed KTOF alike."""
+    broken = "[3]{id,name}:\n  1,a\n   2,b\n"
+    with pytest.raises(KaizenDecodeError) as endpoint:
+        sync_client.prompts_decode({"ktof": broken})
+    with pytest.raises(KaizenDecodeError) as stream:
+        list(sync_client.prompts_decode_stream(chunks_of(broken, 4)))
+    assert stream.value.code == endpoint.value.code == "ktof_decode_error"
+    assert stream.value.detail == endpoint.value.detail
+    assert stream.value.detail.startswith("Malformed KTOF at line 3, column 4: ")
