@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from kaizen_core import (
     KaizenSyncClient,
 )
 from kaizen_core.engine import count_tokens
+from kaizen_core.env_clients import EnvClients
 
 __all__ = ["AnyKaizenClient", "KTOFFormat", "KaizenTextEncoder", "TextRewrite", "resolve_clients"]
 
@@ -73,9 +73,7 @@ def resolve_clients(
 ) -> tuple[KaizenSyncClient | None, KaizenClient | None]:
     """Sort the user's ``client``/``async_client`` arguments into a (sync, async) pair.
 
-    ``client`` may be either kind. A missing side stays ``None`` and is created lazily: from
-    the given client's configuration when there is one, so both paths talk to the same
-    service, else embedded.
+    ``client`` may be either kind; a side the user did not give stays ``None``.
     """
     sync_client: KaizenSyncClient | None = None
     if isinstance(client, KaizenClient):
@@ -118,9 +116,16 @@ def _meta(response: Any) -> Mapping[str, Any]:
 class KaizenTextEncoder:
     """Rewrites whole-JSON or embedded-JSON text to KTOF when that saves tokens.
 
+    A client side the user did not give is built on first use (:class:`EnvClients`): from the
+    given client's configuration, so both paths talk to the same service, else from the
+    environment as ``KaizenClient()`` reads it (``KAIZEN_BASE_URL``, ``KAIZEN_API_KEY``,
+    otherwise embedded), read when the encoder is made. The built async client is one per
+    event loop (an ``httpx.AsyncClient``'s connections belong to the loop that opened them);
+    :meth:`close`/:meth:`aclose` close the built clients, never the user's.
+
     Args:
-        sync_client: client for the blocking paths (created embedded-or-from-config lazily).
-        async_client: client for the async paths (likewise).
+        client: a ``KaizenSyncClient`` or ``KaizenClient``, or None.
+        async_client: the ``KaizenClient`` for the async paths when ``client`` is sync.
         format: KTOF output format sent as ``options.format`` ("auto" = adaptive, fewest tokens).
         min_savings_ratio: a rewrite is kept only when it saves at least one token and
             ``saved / original >= min_savings_ratio``.
@@ -130,7 +135,7 @@ class KaizenTextEncoder:
 
     def __init__(
         self,
-        sync_client: KaizenSyncClient | None = None,
+        client: AnyKaizenClient | None = None,
         async_client: KaizenClient | None = None,
         *,
         format: str = "auto",
@@ -139,37 +144,36 @@ class KaizenTextEncoder:
     ) -> None:
         if not 0.0 <= min_savings_ratio < 1.0:
             raise ValueError("min_savings_ratio must be in [0, 1)")
-        self._sync_client = sync_client
-        self._async_client = async_client
+        self._sync_client, self._async_client = resolve_clients(client, async_client)
+        given = self._sync_client or self._async_client
+        self._built = EnvClients(given.config if given is not None else None)
         self.format = format
         self.min_savings_ratio = min_savings_ratio
         self.fail_open = fail_open
-        self._lock = threading.Lock()  # one lazily built client even under concurrent first use
 
     # -- clients -------------------------------------------------------------------------
 
     @property
     def sync_client(self) -> KaizenSyncClient:
-        """The blocking client (lazily built to match the async one, else from the environment:
-        ``KAIZEN_BASE_URL``, ``KAIZEN_API_KEY``, otherwise embedded)."""
-        with self._lock:
-            if self._sync_client is None:
-                config = getattr(self._async_client, "config", None)
-                self._sync_client = (
-                    KaizenSyncClient(config=config) if config is not None else KaizenSyncClient()
-                )
+        """The blocking client: the user's, else the built one."""
+        if self._sync_client is not None:
             return self._sync_client
+        return self._built.sync_client()
 
     @property
     def async_client(self) -> KaizenClient:
-        """The async client (lazily built to match the blocking one, else from the environment)."""
-        with self._lock:
-            if self._async_client is None:
-                config = getattr(self._sync_client, "config", None)
-                self._async_client = (
-                    KaizenClient(config=config) if config is not None else KaizenClient()
-                )
+        """The async client: the user's, else the one built for the running event loop."""
+        if self._async_client is not None:
             return self._async_client
+        return self._built.async_client()
+
+    def close(self) -> None:
+        """Close the blocking client this encoder built (the user's clients stay open)."""
+        self._built.close()
+
+    async def aclose(self) -> None:
+        """Close the clients this encoder built for the running loop (the user's stay open)."""
+        await self._built.aclose()
 
     # -- requests ------------------------------------------------------------------------
 

@@ -17,12 +17,15 @@ root dispatcher like LlamaIndex's own events and reach any handler attached ther
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.bridge.pydantic import BaseModel, PrivateAttr
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
+
+if TYPE_CHECKING:
+    from kaizen_llamaindex._encoding import TextRewrite
 
 __all__ = [
     "KaizenDecodeEvent",
@@ -151,3 +154,23 @@ class KaizenSavingsHandler(BaseEventHandler):
 def emit(event: BaseEvent) -> None:
     """Send ``event`` through the Kaizen dispatcher (and, by propagation, the root one)."""
     dispatcher.event(event)
+
+
+def emit_encode(
+    rewrite: TextRewrite, *, source: EncodeSource, model: str, node_id: str | None = None
+) -> None:
+    """Emit the :class:`KaizenEncodeEvent` of an applied ``rewrite``."""
+    emit(
+        KaizenEncodeEvent(
+            source=source,
+            model=model,
+            original_tokens=rewrite.original_tokens,
+            encoded_tokens=rewrite.encoded_tokens,
+            original_chars=len(rewrite.original),
+            encoded_chars=len(rewrite.text),
+            exact=rewrite.exact,
+            whole_json=rewrite.whole_json,
+            embedded_blocks=rewrite.embedded_blocks,
+            node_id=node_id,
+        )
+    )

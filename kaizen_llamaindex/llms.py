@@ -34,10 +34,8 @@ from kaizen_llamaindex._encoding import (
     KaizenClient,
     KaizenTextEncoder,
     KTOFFormat,
-    TextRewrite,
-    resolve_clients,
 )
-from kaizen_llamaindex.instrumentation import KaizenEncodeEvent, emit
+from kaizen_llamaindex.instrumentation import emit_encode
 
 __all__ = ["KaizenFunctionCallingLLM", "KaizenLLM"]
 
@@ -62,7 +60,10 @@ class KaizenLLM(LLM):
 
     Args:
         llm: the LLM to wrap.
-        client: a ``KaizenSyncClient`` or ``KaizenClient`` (embedded in-process by default).
+        client: a ``KaizenSyncClient`` or ``KaizenClient``. Without one, clients are built
+            from the environment like ``KaizenClient()`` (``KAIZEN_BASE_URL``,
+            ``KAIZEN_API_KEY``, else the embedded engine in-process); :meth:`close` /
+            :meth:`aclose` close those, never a client passed in.
         async_client: the ``KaizenClient`` for the async methods when ``client`` is sync.
         format: KTOF output format ("auto" adaptive by default, or "toon").
         min_savings_ratio: keep a rewrite only when saved/original tokens >= this.
@@ -104,10 +105,9 @@ class KaizenLLM(LLM):
             if kwargs.get(name) is None:
                 kwargs[name] = getattr(llm, name)
         super().__init__(llm=llm, **kwargs)
-        sync_client, aclient = resolve_clients(client, async_client)
         self._encoder = KaizenTextEncoder(
-            sync_client,
-            aclient,
+            client,
+            async_client,
             format=self.format,
             min_savings_ratio=self.min_savings_ratio,
             fail_open=self.fail_open,
@@ -117,6 +117,14 @@ class KaizenLLM(LLM):
     def class_name(cls) -> str:
         """Class name."""
         return "KaizenLLM"
+
+    def close(self) -> None:
+        """Close the Kaizen client this wrapper built (clients passed in stay open)."""
+        self._encoder.close()
+
+    async def aclose(self) -> None:
+        """Close the Kaizen clients this wrapper built for the running event loop."""
+        await self._encoder.aclose()
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -129,31 +137,16 @@ class KaizenLLM(LLM):
 
     # -- rewriting -----------------------------------------------------------------------
 
-    def _report(self, rewrite: TextRewrite) -> None:
-        emit(
-            KaizenEncodeEvent(
-                source="llm",
-                model=self._model,
-                original_tokens=rewrite.original_tokens,
-                encoded_tokens=rewrite.encoded_tokens,
-                original_chars=len(rewrite.original),
-                encoded_chars=len(rewrite.text),
-                exact=rewrite.exact,
-                whole_json=rewrite.whole_json,
-                embedded_blocks=rewrite.embedded_blocks,
-            )
-        )
-
     def _rewrite_text(self, text: str) -> str:
         rewrite = self._encoder.rewrite(text, model=self._model)
         if rewrite.applied:
-            self._report(rewrite)
+            emit_encode(rewrite, source="llm", model=self._model)
         return rewrite.text
 
     async def _arewrite_text(self, text: str) -> str:
         rewrite = await self._encoder.arewrite(text, model=self._model)
         if rewrite.applied:
-            self._report(rewrite)
+            emit_encode(rewrite, source="llm", model=self._model)
         return rewrite.text
 
     def _rewrite_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:

@@ -15,9 +15,8 @@ from kaizen_llamaindex._encoding import (
     KaizenTextEncoder,
     KTOFFormat,
     TextRewrite,
-    resolve_clients,
 )
-from kaizen_llamaindex.instrumentation import KaizenEncodeEvent, emit
+from kaizen_llamaindex.instrumentation import emit_encode
 
 __all__ = ["KaizenNodePostprocessor"]
 
@@ -34,7 +33,10 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
     so the docstore and vector store still hold the JSON.
 
     Args:
-        client: a ``KaizenSyncClient`` or ``KaizenClient`` (embedded in-process by default).
+        client: a ``KaizenSyncClient`` or ``KaizenClient``. Without one, clients are built
+            from the environment like ``KaizenClient()`` (``KAIZEN_BASE_URL``,
+            ``KAIZEN_API_KEY``, else the embedded engine in-process); :meth:`close` /
+            :meth:`aclose` close those, never a client passed in.
         async_client: the ``KaizenClient`` for ``apostprocess_nodes`` when ``client`` is sync.
         model: whose tokenizer decides whether a rewrite saves tokens.
         format: KTOF output format ("auto" adaptive by default, or "toon").
@@ -63,10 +65,9 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        sync_client, aclient = resolve_clients(client, async_client)
         self._encoder = KaizenTextEncoder(
-            sync_client,
-            aclient,
+            client,
+            async_client,
             format=self.format,
             min_savings_ratio=self.min_savings_ratio,
             fail_open=self.fail_open,
@@ -76,6 +77,14 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
     def class_name(cls) -> str:
         """Class name."""
         return "KaizenNodePostprocessor"
+
+    def close(self) -> None:
+        """Close the Kaizen client this postprocessor built (clients passed in stay open)."""
+        self._encoder.close()
+
+    async def aclose(self) -> None:
+        """Close the Kaizen clients this postprocessor built for the running event loop."""
+        await self._encoder.aclose()
 
     def _postprocess_nodes(
         self,
@@ -110,20 +119,7 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
         # metadata in place cannot reach back into it.
         node = item.node.model_copy(deep=True)
         node.set_content(rewrite.text)
-        emit(
-            KaizenEncodeEvent(
-                source="postprocessor",
-                model=self.model,
-                original_tokens=rewrite.original_tokens,
-                encoded_tokens=rewrite.encoded_tokens,
-                original_chars=len(rewrite.original),
-                encoded_chars=len(rewrite.text),
-                exact=rewrite.exact,
-                whole_json=rewrite.whole_json,
-                embedded_blocks=rewrite.embedded_blocks,
-                node_id=node.node_id,
-            )
-        )
+        emit_encode(rewrite, source="postprocessor", model=self.model, node_id=node.node_id)
         return NodeWithScore(node=node, score=item.score)
 
 

@@ -61,6 +61,26 @@ class EnvClients:
                 client = self._async[loop] = KaizenClient(self.config)
             return client
 
+    def close(self) -> None:
+        """Close the blocking client, if built (the next :meth:`sync_client` builds anew)."""
+        with self._lock:
+            client, self._sync = self._sync, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the running loop's async client and the blocking client, those built.
+
+        Async clients of other loops cannot be closed from this one; their connections go
+        with their loop.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async.pop(loop, None)
+        if client is not None:
+            await client.close()
+        self.close()
+
     def __repr__(self) -> str:
         return f"EnvClients(base_url={self.base_url!r})"
 

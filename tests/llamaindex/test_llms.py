@@ -92,6 +92,24 @@ def test_prompt_without_json_is_sent_unchanged(savings: KaizenSavingsHandler) ->
     assert savings.encodes == 0
 
 
+def test_close_closes_the_client_the_wrapper_built_not_the_given_one() -> None:
+    from kaizen_core import KaizenSyncClient
+
+    given = KaizenSyncClient(mode="embedded")
+    inner = RecordingLLM()
+    llm = KaizenLLM(llm=inner, client=given)
+    llm.complete(f"rows: {json.dumps([{'a': i, 'b': i} for i in range(8)])}")
+    assert inner.prompts[-1].startswith("rows: [8]{a,b}:")
+    llm.close()
+    assert not given._client.is_closed
+    built = KaizenLLM(llm=inner)
+    built.complete("[1, 2, 3]")
+    own = built._encoder.sync_client
+    built.close()
+    assert own._client.is_closed
+    given.close()
+
+
 # -- every entry point, live against the stand-in ----------------------------------------------
 
 

@@ -272,3 +272,41 @@ def test_configuration_errors_raise_even_when_failing_open() -> None:
         KaizenNodePostprocessor(client=client).postprocess_nodes(_mixed_nodes())
     with pytest.raises(ValueError):
         KaizenNodePostprocessor(format="yaml")
+
+
+def test_clients_built_from_the_environment_serve_every_event_loop(
+    kaizen_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given no client, ``KAIZEN_BASE_URL`` selects the server; each ``asyncio.run`` (as
+    LlamaIndex's sync engines with ``use_async`` do) gets an async client of its own loop, so
+    no connection of a closed loop is reused."""
+    import asyncio
+
+    monkeypatch.setenv("KAIZEN_BASE_URL", kaizen_server)
+    monkeypatch.delenv("KAIZEN_API_KEY", raising=False)
+    postprocessor = KaizenNodePostprocessor()
+    first = asyncio.run(postprocessor.apostprocess_nodes(_mixed_nodes()))
+    second = asyncio.run(postprocessor.apostprocess_nodes(_mixed_nodes()))
+    blocking = postprocessor.postprocess_nodes(_mixed_nodes())
+    texts = [n.node.get_content() for n in first]
+    assert TABLE_HEADER.search(texts[0])
+    assert [n.node.get_content() for n in second] == texts
+    assert [n.node.get_content() for n in blocking] == texts
+    assert postprocessor._encoder.sync_client.base_url == kaizen_server.rstrip("/") + "/"
+
+
+async def test_close_closes_the_built_clients_only() -> None:
+    from kaizen_core import KaizenClient
+
+    given = KaizenClient(mode="embedded")
+    postprocessor = KaizenNodePostprocessor(client=given)
+    await postprocessor.apostprocess_nodes(_mixed_nodes())
+    built = postprocessor._encoder.sync_client  # built from the given client's configuration
+    assert built is not given and built.is_embedded
+    await postprocessor.aclose()
+    assert built._client.is_closed and not given._client.is_closed
+    # a closed postprocessor builds a fresh client when used again
+    out = postprocessor.postprocess_nodes(_mixed_nodes())
+    assert TABLE_HEADER.search(out[0].node.get_content())
+    postprocessor.close()
+    await given.close()
