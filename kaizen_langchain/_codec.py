@@ -34,8 +34,9 @@ from kaizen_core import engine
 from kaizen_core.engine import KTOFDecodeError
 from kaizen_core.engine.tokens import counter_for
 from kaizen_core.env_clients import EnvClients, default_clients
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-__all__ = ["Codec", "EncodeResult", "KTOFDecodeError", "new_stream_decoder"]
+__all__ = ["Codec", "CodecSettings", "EncodeResult", "KTOFDecodeError", "new_stream_decoder"]
 
 DEFAULT_MODEL = "gpt-4o"
 
@@ -280,6 +281,28 @@ class Codec:
             return engine.decode(text)
         result, _ = _result_of(self.client.prompts_decode({"ktof": text}))
         return result
+
+
+class CodecSettings(BaseModel):
+    """The Kaizen fields of the encoding components, and the :class:`Codec` they make.
+
+    Mixed into ``KaizenEncode`` and ``KaizenDocumentCompressor`` (before their LangChain base).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    client: Any = Field(default=None, exclude=True)
+    model: str | None = None
+    encode_options: dict[str, Any] = Field(default_factory=dict)
+
+    _codec: Codec | None = PrivateAttr(default=None)
+
+    @property
+    def codec(self) -> Codec:
+        """The codec, made on first use (that is when the host is chosen)."""
+        if self._codec is None:
+            self._codec = Codec(self.client, model=self.model, options=self.encode_options)
+        return self._codec
 
 
 def _distinct_with_json(texts: list[str]) -> list[str]:

@@ -158,6 +158,16 @@ class _AnswerStream:
         return [ChatGenerationChunk(message=tail)]
 
 
+def _capture_stream_run(config: RunnableConfig | None) -> tuple[RunnableConfig, Any]:
+    """Start capturing the run id of one ``stream``/``astream`` call.
+
+    Returns the call's config with a :class:`_StreamRun` handler added, and the context token
+    that :func:`_reset` takes when the stream ends.
+    """
+    capture = _StreamRun(ensure_config(config).get("callbacks"))
+    return _with_handler(config, capture), _stream_run.set(capture)
+
+
 def _reset(token: Any) -> None:
     try:
         _stream_run.reset(token)
@@ -373,9 +383,7 @@ class ChatKaizen(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
         """``BaseChatModel.stream``, with the encode event attached to this call's run."""
-        capture = _StreamRun(ensure_config(config).get("callbacks"))
-        capture_config = _with_handler(config, capture)
-        token = _stream_run.set(capture)
+        capture_config, token = _capture_stream_run(config)
         try:
             yield from super().stream(input, capture_config, stop=stop, **kwargs)
         finally:
@@ -390,9 +398,7 @@ class ChatKaizen(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """``BaseChatModel.astream``, with the encode event attached to this call's run."""
-        capture = _StreamRun(ensure_config(config).get("callbacks"))
-        capture_config = _with_handler(config, capture)
-        token = _stream_run.set(capture)
+        capture_config, token = _capture_stream_run(config)
         try:
             async for chunk in super().astream(input, capture_config, stop=stop, **kwargs):
                 yield chunk

@@ -7,15 +7,14 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager, Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr
 
-from ._codec import Codec, EncodeResult
+from ._codec import CodecSettings, EncodeResult
 from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
 
 __all__ = ["KaizenDocumentCompressor"]
 
 
-class KaizenDocumentCompressor(BaseDocumentCompressor):
+class KaizenDocumentCompressor(CodecSettings, BaseDocumentCompressor):
     """Rewrite the JSON in each document's ``page_content`` as KTOF.
 
     Documents keep their ``id`` and ``metadata`` (copied, never shared); a document whose
@@ -26,20 +25,7 @@ class KaizenDocumentCompressor(BaseDocumentCompressor):
     Works as ``base_compressor`` of ``ContextualCompressionRetriever`` and on its own.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    client: Any = Field(default=None, exclude=True)
-    model: str | None = None
-    encode_options: dict[str, Any] = Field(default_factory=dict)
     annotate: bool = True
-
-    _codec: Codec | None = PrivateAttr(default=None)
-
-    @property
-    def codec(self) -> Codec:
-        if self._codec is None:
-            self._codec = Codec(self.client, model=self.model, options=self.encode_options)
-        return self._codec
 
     def _rewrite(self, document: Document, result: EncodeResult) -> Document:
         if not result.changed:

@@ -11,9 +11,8 @@ from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackMa
 from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
-from pydantic import ConfigDict, Field, PrivateAttr
 
-from ._codec import Codec, EncodeResult
+from ._codec import CodecSettings, EncodeResult
 from ._messages import KTOF_HINT, add_hint, aencode_messages, encode_messages
 from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
 
@@ -26,7 +25,7 @@ def _is_message_list(value: Any) -> bool:
     )
 
 
-class KaizenEncode(RunnableSerializable[Any, Any]):
+class KaizenEncode(CodecSettings, RunnableSerializable[Any, Any]):
     """Encode the JSON in the input as KTOF.
 
     Input -> output:
@@ -50,21 +49,8 @@ class KaizenEncode(RunnableSerializable[Any, Any]):
             prompt values) or as a first line (strings).
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    client: Any = Field(default=None, exclude=True)
-    model: str | None = None
-    encode_options: dict[str, Any] = Field(default_factory=dict)
     add_hint: bool = False
     name: str | None = "KaizenEncode"
-
-    _codec: Codec | None = PrivateAttr(default=None)
-
-    @property
-    def codec(self) -> Codec:
-        if self._codec is None:
-            self._codec = Codec(self.client, model=self.model, options=self.encode_options)
-        return self._codec
 
     # -- the work ------------------------------------------------------------------
     def _with_hint(self, value: Any) -> Any:
