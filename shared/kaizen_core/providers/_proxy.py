@@ -23,8 +23,8 @@ __all__ = [
     "DeferredStream",
     "ErrorMapper",
     "ResourceProxy",
-    "async_method",
-    "sync_method",
+    "stream_helper",
+    "wrap_method",
 ]
 
 
@@ -132,45 +132,45 @@ def _finish(
     return run.finish(result, answer_text)
 
 
-def sync_method(
+def wrap_method(
     method: Callable[..., Any],
     settings: WrapSettings,
     provider: str,
     walker: Walker,
     map_error: ErrorMapper,
     answer_text: AnswerText | None = None,
+    *,
+    is_async: bool,
 ) -> Callable[..., Any]:
-    """Wrap a blocking vendor method: rewrite kwargs, call, map errors, annotate the result."""
+    """Wrap a vendor method: rewrite kwargs, call, map errors, annotate the result.
+
+    ``is_async``: ``method`` is a coroutine function; the wrapper is one too, and its
+    compression never blocks the event loop.
+    """
+
+    def start(kwargs: dict[str, Any]) -> CallRun:
+        return CallRun(settings, provider, kwargs.get("model"))
+
+    if is_async:
+
+        @functools.wraps(method)
+        async def awrapped(*args: Any, **kwargs: Any) -> Any:
+            run = start(kwargs)
+            kwargs = await run.arewrite(walker, kwargs)
+            try:
+                result = await method(*args, **kwargs)
+            except map_error.types as exc:
+                raise map_error.convert(exc) from exc
+            return _finish(run, result, kwargs, answer_text, map_error)
+
+        return awrapped
 
     @functools.wraps(method)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        run = CallRun(settings, provider, kwargs.get("model"))
+        run = start(kwargs)
         kwargs = run.rewrite(walker, kwargs)
         try:
             result = method(*args, **kwargs)
-        except map_error.types as exc:
-            raise map_error.convert(exc) from exc
-        return _finish(run, result, kwargs, answer_text, map_error)
-
-    return wrapped
-
-
-def async_method(
-    method: Callable[..., Any],
-    settings: WrapSettings,
-    provider: str,
-    walker: Walker,
-    map_error: ErrorMapper,
-    answer_text: AnswerText | None = None,
-) -> Callable[..., Any]:
-    """Wrap a coroutine vendor method; compression never blocks the event loop."""
-
-    @functools.wraps(method)
-    async def wrapped(*args: Any, **kwargs: Any) -> Any:
-        run = CallRun(settings, provider, kwargs.get("model"))
-        kwargs = await run.arewrite(walker, kwargs)
-        try:
-            result = await method(*args, **kwargs)
         except map_error.types as exc:
             raise map_error.convert(exc) from exc
         return _finish(run, result, kwargs, answer_text, map_error)

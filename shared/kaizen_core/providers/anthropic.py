@@ -14,8 +14,8 @@ from anthropic.resources.messages import AsyncMessages, Messages
 
 from ._compression import WrapSettings
 from ._messages import rewrite_anthropic_messages
-from ._proxy import ErrorMapper, ResourceProxy, async_method, stream_helper, sync_method
-from .errors import KaizenProviderError, provider_error
+from ._proxy import ErrorMapper, ResourceProxy, stream_helper, wrap_method
+from .errors import KaizenProviderError, map_sdk_error
 
 __all__ = ["is_anthropic_client", "map_anthropic_error", "wrap_anthropic"]
 
@@ -32,20 +32,14 @@ def is_anthropic_client(client: Any) -> bool:
 
 def map_anthropic_error(exc: BaseException) -> KaizenProviderError:
     """``anthropic.APIError`` -> :class:`KaizenProviderError` (429: the rate-limit subclass)."""
-    if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        if status < 400:  # an error event in the middle of a 200 stream: its type decides
-            status = _STATUS_BY_ERROR_TYPE.get(_error_type(exc.body), status)
-        return provider_error(
-            PROVIDER,
-            exc,
-            message=getattr(exc, "message", None),
-            status_code=status,
-            request_id=exc.request_id,
-            headers=exc.response.headers,
-            body=exc.body,
-        )
-    return provider_error(PROVIDER, exc, message=getattr(exc, "message", None))
+    return map_sdk_error(PROVIDER, exc, anthropic.APIStatusError, _status)
+
+
+def _status(exc: anthropic.APIStatusError) -> int:
+    status = exc.status_code
+    if status < 400:  # an error event in the middle of a 200 stream: its type decides
+        status = _STATUS_BY_ERROR_TYPE.get(_error_type(exc.body), status)
+    return status
 
 
 _STATUS_BY_ERROR_TYPE = {
@@ -81,12 +75,15 @@ def _message_text(result: Any) -> str | None:
 def wrap_anthropic(client: Any, settings: WrapSettings) -> Any:
     """A proxy of ``client`` whose Messages calls run through Kaizen."""
     is_async = isinstance(client.messages, AsyncMessages)
-    method = async_method if is_async else sync_method
     walker = rewrite_anthropic_messages
+
+    def method(f: Any, text: Any) -> Any:
+        return wrap_method(f, settings, PROVIDER, walker, _ERRORS, text, is_async=is_async)
+
     message_calls = {
-        "create": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, _message_text),
-        "parse": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
-        "count_tokens": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
+        "create": lambda f: method(f, _message_text),
+        "parse": lambda f: method(f, None),
+        "count_tokens": lambda f: method(f, None),
         "stream": lambda f: stream_helper(
             f, settings, PROVIDER, walker, _ERRORS, is_async=is_async
         ),

@@ -15,13 +15,18 @@ stays reachable as ``original`` (and as ``__cause__``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KaizenError, KaizenRateLimitError
 from ..retries import parse_retry_after
 
-__all__ = ["KaizenProviderError", "KaizenProviderRateLimitError", "provider_error"]
+__all__ = [
+    "KaizenProviderError",
+    "KaizenProviderRateLimitError",
+    "map_sdk_error",
+    "provider_error",
+]
 
 
 class KaizenProviderError(KaizenError):
@@ -114,6 +119,32 @@ def provider_error(
         retry_after=retry_after,
         body=body,
         headers=headers,
+    )
+
+
+def map_sdk_error(
+    provider: str,
+    exc: BaseException,
+    status_error: type[BaseException],
+    status_of: Callable[[Any], int],
+) -> KaizenProviderError:
+    """Map an ``openai``/``anthropic`` SDK error (the two SDKs share the generated shape).
+
+    An instance of ``status_error`` (``APIStatusError``) keeps the status ``status_of`` gives,
+    its ``request_id``, the response headers (for the retry hint) and the body; any other
+    SDK error (connection, timeout) keeps its message only.
+    """
+    message = getattr(exc, "message", None)
+    if not isinstance(exc, status_error):
+        return provider_error(provider, exc, message=message)
+    return provider_error(
+        provider,
+        exc,
+        message=message,
+        status_code=status_of(exc),
+        request_id=getattr(exc, "request_id", None),
+        headers=exc.response.headers,  # type: ignore[attr-defined]
+        body=getattr(exc, "body", None),
     )
 
 

@@ -22,7 +22,7 @@ from google.genai import _transformers, errors, types
 
 from ._compression import CallRun, WrapSettings
 from ._messages import Rewrite
-from ._proxy import ErrorMapper, ResourceProxy, async_method, sync_method
+from ._proxy import ErrorMapper, ResourceProxy, wrap_method
 from ._report import attach_info
 from .errors import KaizenProviderError, provider_error
 
@@ -213,13 +213,14 @@ def _async_stream(method: Any, settings: WrapSettings) -> Any:
 
 # -- the proxy ----------------------------------------------------------------------------------
 def _models_calls(settings: WrapSettings, *, is_async: bool) -> dict[str, Any]:
-    method = async_method if is_async else sync_method
-    walker = rewrite_gemini_contents
+    def method(f: Any, text: Any) -> Any:
+        return wrap_method(
+            f, settings, PROVIDER, rewrite_gemini_contents, _ERRORS, text, is_async=is_async
+        )
+
     return {
-        "generate_content": lambda f: method(
-            f, settings, PROVIDER, walker, _ERRORS, _response_text
-        ),
-        "count_tokens": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
+        "generate_content": lambda f: method(f, _response_text),
+        "count_tokens": lambda f: method(f, None),
         "generate_content_stream": lambda f: (_async_stream if is_async else _sync_stream)(
             f, settings
         ),

@@ -13,8 +13,8 @@ import openai
 
 from ._compression import WrapSettings
 from ._messages import rewrite_openai_chat, rewrite_openai_responses
-from ._proxy import ErrorMapper, ResourceProxy, async_method, stream_helper, sync_method
-from .errors import KaizenProviderError, provider_error
+from ._proxy import ErrorMapper, ResourceProxy, stream_helper, wrap_method
+from .errors import KaizenProviderError, map_sdk_error
 
 __all__ = ["is_openai_client", "map_openai_error", "wrap_openai"]
 
@@ -28,19 +28,12 @@ def is_openai_client(client: Any) -> bool:
 
 def map_openai_error(exc: BaseException) -> KaizenProviderError:
     """``openai.APIError`` -> :class:`KaizenProviderError` (429: the rate-limit subclass)."""
-    if isinstance(exc, openai.APIStatusError):
-        # A rate-limit error raised mid-stream arrives on a 200 response: the class decides.
-        status = 429 if isinstance(exc, openai.RateLimitError) else exc.status_code
-        return provider_error(
-            PROVIDER,
-            exc,
-            message=getattr(exc, "message", None),
-            status_code=status,
-            request_id=exc.request_id,
-            headers=exc.response.headers,
-            body=exc.body,
-        )
-    return provider_error(PROVIDER, exc, message=getattr(exc, "message", None))
+    return map_sdk_error(PROVIDER, exc, openai.APIStatusError, _status)
+
+
+def _status(exc: openai.APIStatusError) -> int:
+    # A rate-limit error raised mid-stream arrives on a 200 response: the class decides.
+    return 429 if isinstance(exc, openai.RateLimitError) else exc.status_code
 
 
 _ERRORS = ErrorMapper((openai.APIError,), map_openai_error)
@@ -58,12 +51,14 @@ def _responses_text(result: Any) -> str | None:
 def wrap_openai(client: Any, settings: WrapSettings) -> Any:
     """A proxy of ``client`` whose chat and responses calls run through Kaizen."""
     is_async = isinstance(client, openai.AsyncOpenAI)
-    method = async_method if is_async else sync_method
 
     def calls(walker: Any, answer_text: Any) -> dict[str, Any]:
+        def method(f: Any, text: Any) -> Any:
+            return wrap_method(f, settings, PROVIDER, walker, _ERRORS, text, is_async=is_async)
+
         return {
-            "create": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, answer_text),
-            "parse": lambda f: method(f, settings, PROVIDER, walker, _ERRORS, None),
+            "create": lambda f: method(f, answer_text),
+            "parse": lambda f: method(f, None),
             "stream": lambda f: stream_helper(
                 f, settings, PROVIDER, walker, _ERRORS, is_async=is_async
             ),
