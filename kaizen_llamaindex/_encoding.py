@@ -26,7 +26,14 @@ from kaizen_core import (
 from kaizen_core.engine import count_tokens
 from kaizen_core.env_clients import EnvClients
 
-__all__ = ["AnyKaizenClient", "KTOFFormat", "KaizenTextEncoder", "TextRewrite", "resolve_clients"]
+__all__ = [
+    "AnyKaizenClient",
+    "EncodingComponent",
+    "KTOFFormat",
+    "KaizenTextEncoder",
+    "TextRewrite",
+    "resolve_clients",
+]
 
 AnyKaizenClient = KaizenClient | KaizenSyncClient
 #: "auto": adaptive, fewest tokens for the model; "toon": exactly the TOON spec output.
@@ -256,3 +263,35 @@ class KaizenTextEncoder:
             whole_json=whole_json,
             embedded_blocks=blocks,
         )
+
+
+class EncodingComponent:
+    """What the LlamaIndex components built on a :class:`KaizenTextEncoder` share.
+
+    Mixed into pydantic components that have ``format``, ``min_savings_ratio`` and
+    ``fail_open`` fields and a private ``_encoder``.
+    """
+
+    format: str
+    min_savings_ratio: float
+    fail_open: bool
+    _encoder: KaizenTextEncoder
+
+    def _make_encoder(
+        self, client: AnyKaizenClient | None, async_client: KaizenClient | None
+    ) -> None:
+        self._encoder = KaizenTextEncoder(
+            client,
+            async_client,
+            format=self.format,
+            min_savings_ratio=self.min_savings_ratio,
+            fail_open=self.fail_open,
+        )
+
+    def close(self) -> None:
+        """Close the Kaizen client this component built (clients passed in stay open)."""
+        self._encoder.close()
+
+    async def aclose(self) -> None:
+        """Close the Kaizen clients this component built for the running event loop."""
+        await self._encoder.aclose()

@@ -31,6 +31,7 @@ from llama_index.core.llms.llm import LLM, ToolSelection
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
+    EncodingComponent,
     KaizenClient,
     KaizenTextEncoder,
     KTOFFormat,
@@ -51,7 +52,7 @@ _INHERITED_FIELDS = (
 )
 
 
-class KaizenLLM(LLM):
+class KaizenLLM(EncodingComponent, LLM):
     """Wraps a LlamaIndex LLM; JSON in messages (tool results too) and prompts goes in as KTOF.
 
     ``KaizenLLM(llm=OpenAI(...))`` returns a :class:`KaizenFunctionCallingLLM` when the inner LLM
@@ -105,26 +106,12 @@ class KaizenLLM(LLM):
             if kwargs.get(name) is None:
                 kwargs[name] = getattr(llm, name)
         super().__init__(llm=llm, **kwargs)
-        self._encoder = KaizenTextEncoder(
-            client,
-            async_client,
-            format=self.format,
-            min_savings_ratio=self.min_savings_ratio,
-            fail_open=self.fail_open,
-        )
+        self._make_encoder(client, async_client)
 
     @classmethod
     def class_name(cls) -> str:
         """Class name."""
         return "KaizenLLM"
-
-    def close(self) -> None:
-        """Close the Kaizen client this wrapper built (clients passed in stay open)."""
-        self._encoder.close()
-
-    async def aclose(self) -> None:
-        """Close the Kaizen clients this wrapper built for the running event loop."""
-        await self._encoder.aclose()
 
     @property
     def metadata(self) -> LLMMetadata:

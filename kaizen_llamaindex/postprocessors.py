@@ -11,6 +11,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
+    EncodingComponent,
     KaizenClient,
     KaizenTextEncoder,
     KTOFFormat,
@@ -21,7 +22,7 @@ from kaizen_llamaindex.instrumentation import emit_encode
 __all__ = ["KaizenNodePostprocessor"]
 
 
-class KaizenNodePostprocessor(BaseNodePostprocessor):
+class KaizenNodePostprocessor(EncodingComponent, BaseNodePostprocessor):
     """Rewrites JSON in retrieved nodes to KTOF, the Kaizen Token Optimized Format.
 
     A node whose whole text is a JSON object or array is encoded whole; JSON blocks embedded
@@ -65,26 +66,12 @@ class KaizenNodePostprocessor(BaseNodePostprocessor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._encoder = KaizenTextEncoder(
-            client,
-            async_client,
-            format=self.format,
-            min_savings_ratio=self.min_savings_ratio,
-            fail_open=self.fail_open,
-        )
+        self._make_encoder(client, async_client)
 
     @classmethod
     def class_name(cls) -> str:
         """Class name."""
         return "KaizenNodePostprocessor"
-
-    def close(self) -> None:
-        """Close the Kaizen client this postprocessor built (clients passed in stay open)."""
-        self._encoder.close()
-
-    async def aclose(self) -> None:
-        """Close the Kaizen clients this postprocessor built for the running event loop."""
-        await self._encoder.aclose()
 
     def _postprocess_nodes(
         self,
