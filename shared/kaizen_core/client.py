@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from typing_extensions import Self
 
 from . import _pipeline as pipeline
 from . import _streams as streams
@@ -49,7 +50,8 @@ from .models import (
 
 #: kaizen-client 0.1.4's name for the hosted service's URL.
 DEFAULT_BASE_URL = HOSTED_BASE_URL
-T = TypeVar("T")
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
+Limiter = TypeVar("Limiter", SyncRateLimiter, AsyncRateLimiter)
 Payload = Mapping[str, Any] | BaseModel
 #: Per-item failures a batch reports in place when ``return_exceptions=True``.
 BATCH_ITEM_ERRORS = (KaizenError, ValidationError, TypeError)
@@ -72,10 +74,46 @@ def _embedded_transport() -> Any:
     return EmbeddedTransport()
 
 
-class _ClientBase:
-    """What both clients share: configuration, repr, request preparation."""
+class _ClientBase(Generic[HttpClient, Limiter]):
+    """What both clients share: set-up, configuration, copies, repr, request preparation.
 
-    _config: KaizenClientConfig
+    A subclass names its httpx client class, its rate limiter and the config field of its
+    custom transport; everything else about building a client is the same for both.
+    """
+
+    _http_class: type[HttpClient]
+    _limiter_class: type[Limiter]
+    _transport_field: str
+
+    def __init__(
+        self,
+        config: KaizenClientConfig | None = None,
+        *,
+        client: HttpClient | None = None,
+        **overrides: Any,
+    ) -> None:
+        self._config: KaizenClientConfig = _make_config(config, overrides)
+        self._owns_client = client is None
+        if client is None:
+            transport = getattr(self._config, self._transport_field)
+            if transport is None and self._config.is_embedded:
+                transport = _embedded_transport()
+            client = self._http_class(transport=transport, **self._config.client_kwargs())
+        self._client: HttpClient = client
+        rate = self._config.max_requests_per_second
+        self._limiter: Limiter | None = self._limiter_class(rate) if rate else None
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """A client configured from ``KAIZEN_*`` environment variables."""
+        return cls(KaizenClientConfig.from_env(**overrides))
+
+    def with_options(self, **changes: Any) -> Self:
+        """A copy with changed settings; shares the connection pool when it can."""
+        config = self._config.replace(**changes)
+        if _needs_new_pool(self._config, config, changes):
+            return type(self)(config)
+        return type(self)(config, client=self._client)
 
     @property
     def config(self) -> KaizenClientConfig:
@@ -108,7 +146,7 @@ class _ClientBase:
         )
 
 
-class KaizenClient(_ClientBase):
+class KaizenClient(_ClientBase[httpx.AsyncClient, AsyncRateLimiter]):
     """Async client of the Kaizen contract (embedded, self-hosted or hosted).
 
     ``KaizenClient()`` picks the host from the environment (see :mod:`kaizen_core.config`);
@@ -116,45 +154,17 @@ class KaizenClient(_ClientBase):
     ``httpx.AsyncClient`` (then this client does not close it), as in 0.1.4.
     """
 
-    def __init__(
-        self,
-        config: KaizenClientConfig | None = None,
-        *,
-        client: httpx.AsyncClient | None = None,
-        **overrides: Any,
-    ) -> None:
-        self._config = _make_config(config, overrides)
-        if client is None:
-            transport = self._config.async_transport
-            if transport is None and self._config.is_embedded:
-                transport = _embedded_transport()
-            client = httpx.AsyncClient(transport=transport, **self._config.client_kwargs())
-            self._owns_client = True
-        else:
-            self._owns_client = False
-        self._client = client
-        rate = self._config.max_requests_per_second
-        self._limiter = AsyncRateLimiter(rate) if rate else None
+    _http_class = httpx.AsyncClient
+    _limiter_class = AsyncRateLimiter
+    _transport_field = "async_transport"
 
     # -- lifecycle ----------------------------------------------------------------------------
-    @classmethod
-    def from_env(cls, **overrides: Any) -> KaizenClient:
-        """A client configured from ``KAIZEN_*`` environment variables."""
-        return cls(KaizenClientConfig.from_env(**overrides))
-
-    def with_options(self, **changes: Any) -> KaizenClient:
-        """A copy with changed settings; shares the connection pool when it can."""
-        config = self._config.replace(**changes)
-        if _needs_new_pool(self._config, config, changes):
-            return KaizenClient(config)
-        return KaizenClient(config, client=self._client)
-
     async def close(self) -> None:
         """Close the connection pool (when this client created it)."""
         if self._owns_client:
             await self._client.aclose()
 
-    async def __aenter__(self) -> KaizenClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -334,52 +344,24 @@ class KaizenClient(_ClientBase):
             raise
 
 
-class KaizenSyncClient(_ClientBase):
+class KaizenSyncClient(_ClientBase[httpx.Client, SyncRateLimiter]):
     """Blocking client with the same surface as :class:`KaizenClient` (on ``httpx.Client``).
 
     Never touches an event loop, so it is safe inside a running one (Jupyter, LangChain's sync
     ``invoke``); thread-safe, so one instance can serve a thread pool.
     """
 
-    def __init__(
-        self,
-        config: KaizenClientConfig | None = None,
-        *,
-        client: httpx.Client | None = None,
-        **overrides: Any,
-    ) -> None:
-        self._config = _make_config(config, overrides)
-        if client is None:
-            transport = self._config.transport
-            if transport is None and self._config.is_embedded:
-                transport = _embedded_transport()
-            client = httpx.Client(transport=transport, **self._config.client_kwargs())
-            self._owns_client = True
-        else:
-            self._owns_client = False
-        self._client = client
-        rate = self._config.max_requests_per_second
-        self._limiter = SyncRateLimiter(rate) if rate else None
+    _http_class = httpx.Client
+    _limiter_class = SyncRateLimiter
+    _transport_field = "transport"
 
     # -- lifecycle ----------------------------------------------------------------------------
-    @classmethod
-    def from_env(cls, **overrides: Any) -> KaizenSyncClient:
-        """A client configured from ``KAIZEN_*`` environment variables."""
-        return cls(KaizenClientConfig.from_env(**overrides))
-
-    def with_options(self, **changes: Any) -> KaizenSyncClient:
-        """A copy with changed settings; shares the connection pool when it can."""
-        config = self._config.replace(**changes)
-        if _needs_new_pool(self._config, config, changes):
-            return KaizenSyncClient(config)
-        return KaizenSyncClient(config, client=self._client)
-
     def close(self) -> None:
         """Close the connection pool (when this client created it)."""
         if self._owns_client:
             self._client.close()
 
-    def __enter__(self) -> KaizenSyncClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
