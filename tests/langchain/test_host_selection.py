@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from kaizen_core import KaizenAuthenticationError
+from kaizen_core import HOSTED_BASE_URL, KaizenAuthenticationError
 from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
@@ -171,4 +171,4 @@ def test_api_key_alone_selects_the_hosted_service(monkeypatch: pytest.MonkeyPatc
     codec = KaizenEncode().codec
     assert not codec.embedded
     assert codec.env_clients is not None
-    assert codec.env_clients.base_url == "https://api.getkaizen.io/"
+    assert codec.env_clients.base_url == HOSTED_BASE_URL
