@@ -12,18 +12,16 @@ there the loop is shared by every connection.)
 
 from __future__ import annotations
 
-from typing import Optional
-
 import anyio.to_thread
 import httpx
 
 from . import router
+from .config import EMBEDDED_BASE_URL
 from .router import RouterSettings
 
+# EMBEDDED_BASE_URL: the base URL clients use with the embedded transport (any URL works;
+# only the path is read).
 __all__ = ["EMBEDDED_BASE_URL", "OFFLOAD_THRESHOLD_BYTES", "EmbeddedTransport"]
-
-#: Base URL clients use with the embedded transport (any URL works; only the path is read).
-EMBEDDED_BASE_URL = "http://kaizen.embedded"
 
 #: Async requests with bodies at least this large run the router in a worker thread.
 OFFLOAD_THRESHOLD_BYTES = 32 * 1024
@@ -36,18 +34,12 @@ class EmbeddedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     (default: no keys, 10 MiB), so behaviour is identical on both hosts.
     """
 
-    def __init__(self, settings: Optional[RouterSettings] = None) -> None:
+    def __init__(self, settings: RouterSettings | None = None) -> None:
         self.settings = settings or router.DEFAULT_SETTINGS
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` in the calling thread."""
-        body = request.read()
-        reply = router.handle(
-            request.method, request.url.path, request.headers, body, settings=self.settings
-        )
-        return httpx.Response(
-            reply.status, headers=reply.headers, content=reply.body, request=request
-        )
+        return self._respond(request, self._handle(request, request.read()))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` on the loop, or in a worker thread when the body is large."""
@@ -56,13 +48,17 @@ class EmbeddedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             reply = await anyio.to_thread.run_sync(self._handle, request, body)
         else:
             reply = self._handle(request, body)
-        return httpx.Response(
-            reply.status, headers=reply.headers, content=reply.body, request=request
-        )
+        return self._respond(request, reply)
 
     def _handle(self, request: httpx.Request, body: bytes) -> router.Reply:
         return router.handle(
             request.method, request.url.path, request.headers, body, settings=self.settings
+        )
+
+    @staticmethod
+    def _respond(request: httpx.Request, reply: router.Reply) -> httpx.Response:
+        return httpx.Response(
+            reply.status, headers=reply.headers, content=reply.body, request=request
         )
 
     def __repr__(self) -> str:
