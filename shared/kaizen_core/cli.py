@@ -7,7 +7,6 @@ exit code.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import engine
+from .router import DEFAULT_MAX_BODY_BYTES
 
 __all__ = ["app"]
 
@@ -173,7 +173,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to bind."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     max_body_bytes: int = typer.Option(
-        10 * 1024 * 1024,
+        DEFAULT_MAX_BODY_BYTES,
         "--max-body-bytes",
         min=1,
         help="Largest accepted request body (413 above).",
@@ -204,15 +204,9 @@ def serve(
 @app.command()
 def demo() -> None:
     """Run the demo: the main job on the embedded engine."""
-    try:
-        demo_module = importlib.import_module("kaizen_core.demo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "kaizen_core.demo":
-            raise
-        raise _fail(
-            "the demo is not part of this installation (module kaizen_core.demo is missing)"
-        ) from exc
-    demo_module.main()
+    from .demo import main  # imported on use: the other commands need none of it
+
+    main()
 
 
 if __name__ == "__main__":
