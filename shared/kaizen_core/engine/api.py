@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .codec import decode_toon, encode_toon, normalize
+from .fast_toon import encode_fast_toon
 from .options import (
     check_delimiter,
     check_format,
@@ -33,7 +34,8 @@ def encode(
         indent: Spaces per indentation level (>= 1).
         delimiter: ``","``, ``"\\t"`` or ``"|"`` for inline arrays and table rows.
         length_marker: ``True``/``"#"`` writes ``[#N]`` array headers.
-        format: ``"toon"`` writes exactly the TOON spec's output; ``"auto"`` picks,
+        format: ``"toon"`` writes exactly the TOON spec's output (through the compiled
+            ``etoon`` encoder where that is byte-identical, see :mod:`.fast_toon`); ``"auto"`` picks,
             per block and subtree, the representation with the fewest tokens for
             ``model`` (see :mod:`kaizen_core.engine.adaptive`); ``indent`` and
             ``delimiter`` are then starting preferences, not fixed choices.
@@ -51,6 +53,10 @@ def encode(
         from .errors import KTOFOptionError
 
         raise KTOFOptionError(f"model must be a string, got {model!r}")
+    if fmt == "toon":
+        fast = encode_fast_toon(data, indent=indent, delimiter=delimiter, length_marker=marker)
+        if fast is not None:
+            return fast
     value = normalize(data)
     if fmt == "auto":
         from .adaptive import encode_adaptive
