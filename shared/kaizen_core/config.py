@@ -79,12 +79,13 @@ class KaizenClientConfig:
     """Everything a :class:`~kaizen_core.KaizenClient` needs; immutable by convention.
 
     Compatible with kaizen-client 0.1.4's config (``base_url``, ``api_key``, ``timeout``,
-    ``verify_ssl``, ``default_headers``); defaults come from ``KAIZEN_API_KEY``,
-    ``KAIZEN_TIMEOUT`` and ``KAIZEN_MAX_RETRIES`` at construction time.
+    ``verify_ssl``, ``default_headers``); defaults come from ``KAIZEN_BASE_URL``,
+    ``KAIZEN_API_KEY``, ``KAIZEN_TIMEOUT`` and ``KAIZEN_MAX_RETRIES`` at construction time, so
+    a config (and a client built on it) keeps its host when the environment changes later.
     """
 
     # The first five fields are kaizen-client 0.1.4's, in its order (positional use works).
-    base_url: str | None = None
+    base_url: str | None = field(default_factory=lambda: _env_str("KAIZEN_BASE_URL"))
     api_key: str | None = field(default_factory=lambda: _env_str("KAIZEN_API_KEY"))
     timeout: float | None = field(default_factory=lambda: _env_float("KAIZEN_TIMEOUT", DEFAULT_TIMEOUT))
     verify_ssl: bool | None = None  # 0.1.4's name; wins over ``verify`` when set
@@ -137,7 +138,7 @@ class KaizenClientConfig:
     def from_env(cls, **overrides: Any) -> KaizenClientConfig:
         """A config from ``KAIZEN_BASE_URL``, ``KAIZEN_API_KEY``, ``KAIZEN_TIMEOUT``,
         ``KAIZEN_MAX_RETRIES`` and ``KAIZEN_MAX_RPS``; keyword arguments win."""
-        values: dict[str, Any] = {"base_url": _env_str("KAIZEN_BASE_URL")}
+        values: dict[str, Any] = {}
         rps = _env_str("KAIZEN_MAX_RPS")
         if rps is not None:
             values["max_requests_per_second"] = _env_float("KAIZEN_MAX_RPS", 0.0)
@@ -163,9 +164,8 @@ class KaizenClientConfig:
         """The base URL requests go to (``EMBEDDED_BASE_URL`` for the embedded engine)."""
         if self.mode == "embedded":
             return EMBEDDED_BASE_URL
-        url = self.base_url or _env_str("KAIZEN_BASE_URL")
-        if url:
-            return url.rstrip("/") + "/"
+        if self.base_url:
+            return self.base_url.rstrip("/") + "/"
         if self.mode == "remote" or self.api_key:
             return HOSTED_BASE_URL
         return EMBEDDED_BASE_URL

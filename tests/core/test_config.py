@@ -51,6 +51,19 @@ def test_selection_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert KaizenClientConfig.embedded(api_key="k-123").is_embedded
 
 
+def test_the_host_is_chosen_once_when_the_config_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later change of ``KAIZEN_BASE_URL`` does not move a config (or its client) elsewhere:
+    ``base_url``/``is_embedded`` keep telling where requests actually go."""
+    config = KaizenClientConfig()
+    with KaizenSyncClient(config) as client:
+        monkeypatch.setenv("KAIZEN_BASE_URL", "http://127.0.0.1:1/")
+        assert config.resolved_base_url() == EMBEDDED_BASE_URL
+        assert client.is_embedded and client.base_url == EMBEDDED_BASE_URL
+        assert client.compress({"data": [1]}).result == "[1]: 1"  # still in-process
+        assert client.with_options(timeout=3.0).is_embedded
+    assert KaizenClientConfig().resolved_base_url() == "http://127.0.0.1:1/"
+
+
 def test_per_phase_timeouts_limits_and_tls(tmp_path) -> None:
     config = KaizenClientConfig(timeout=10, connect_timeout=1, read_timeout=30, max_connections=7,
                                 max_keepalive_connections=3, keepalive_expiry=2.0)  # fmt: skip
