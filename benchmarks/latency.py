@@ -119,12 +119,16 @@ def _cases(count: int, *, fresh: bool) -> list[_Case]:
     return cases if fresh else cases * count
 
 
-def _langchain_round(base_url: str | None, cases: list[_Case]) -> tuple[str, Round]:
+def _langchain_round(
+    base_url: str | None, cases: list[_Case], stack: contextlib.ExitStack
+) -> tuple[str, Round]:
     from kaizen_core import KaizenSyncClient
 
     from kaizen_langchain import KaizenDecode, KaizenEncode
 
-    client = KaizenSyncClient(base_url=base_url, max_retries=0) if base_url else None
+    client = None
+    if base_url:
+        client = stack.enter_context(KaizenSyncClient(base_url=base_url, max_retries=0))
     encoder = KaizenEncode(client=client)
     decoder = KaizenDecode(client=client)
     prompts = [_langchain_messages(case.messages) for case in cases]
@@ -136,10 +140,12 @@ def _langchain_round(base_url: str | None, cases: list[_Case]) -> tuple[str, Rou
     return "KaizenEncode + KaizenDecode", one_round
 
 
-def _client_round(base_url: str | None, cases: list[_Case]) -> tuple[str, Round]:
+def _client_round(
+    base_url: str | None, cases: list[_Case], stack: contextlib.ExitStack
+) -> tuple[str, Round]:
     from kaizen_core import KaizenSyncClient
 
-    client = (
+    client = stack.enter_context(
         KaizenSyncClient(base_url=base_url, max_retries=0)
         if base_url
         else KaizenSyncClient(mode="embedded")
@@ -187,13 +193,14 @@ def measure_latency(
     """
     cases = _cases(warmup + iterations, fresh=fresh)
     build = _langchain_round if component == "langchain" else _client_round
-    via, one_round = build(base_url, cases)
     whole = component == "langchain"
-    exact = all(
-        _round_is_exact(one_round(index), cases[index], whole_tool_message=whole)
-        for index in range(warmup)
-    )
-    samples = latency_samples(one_round, first=warmup, stop=warmup + iterations)
+    with contextlib.ExitStack() as clients:  # the Kaizen clients of this measurement
+        via, one_round = build(base_url, cases, clients)
+        exact = all(
+            _round_is_exact(one_round(index), cases[index], whole_tool_message=whole)
+            for index in range(warmup)
+        )
+        samples = latency_samples(one_round, first=warmup, stop=warmup + iterations)
     cuts = percentiles(samples)
     sizes = [prompt_bytes(case.messages) for case in cases]
     return LatencyResult(
