@@ -42,10 +42,7 @@ def _uncached(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
     Timing one value over and over would otherwise measure cache hits; a new payload (the
     common case in front of an LLM call) pays the full encode.
     """
-    try:
-        from kaizen_core.engine.adaptive import clear_cache
-    except ImportError:  # an engine without the cache: nothing to clear
-        return function
+    from kaizen_core.engine.adaptive import clear_cache
 
     def call(value: Any) -> Any:
         clear_cache()
