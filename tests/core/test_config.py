@@ -41,6 +41,13 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         KaizenClientConfig()
 
 
+def test_timeout_defaults_to_30_seconds_on_every_phase() -> None:
+    """The contract's default when ``KAIZEN_TIMEOUT`` is unset, down to the httpx pool."""
+    assert KaizenClientConfig().timeout == 30.0
+    with KaizenSyncClient(base_url="http://127.0.0.1:9") as client:
+        assert client._client.timeout == httpx.Timeout(30.0)
+
+
 def test_selection_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert KaizenClientConfig().resolved_base_url() == EMBEDDED_BASE_URL
     assert KaizenClientConfig(api_key="k-123").resolved_base_url() == HOSTED_BASE_URL
