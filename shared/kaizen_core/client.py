@@ -133,6 +133,21 @@ class _ClientBase(Generic[HttpClient, Limiter]):
     def _prepare(self, name: str, payload: Any, extra_headers: Mapping[str, str] | None) -> pipeline.RequestPlan:
         return pipeline.prepare(self._config, pipeline.ENDPOINTS[name], payload, extra_headers=extra_headers)
 
+    def _answered(
+        self,
+        plan: pipeline.RequestPlan,
+        tracker: pipeline.CallTracker,
+        request: httpx.Request,
+        response: httpx.Response,
+        context: AttemptContext,
+    ) -> tuple[httpx.Response, Any, Any]:
+        """The rest of an attempt once its (read) answer is in: response middleware, the log
+        line, error mapping and the typed model."""
+        response = run_response_hooks(self._config.middleware, request, response, context)
+        tracker.attempt_answered(response)
+        body = pipeline.check_response(response, plan)
+        return response, body, pipeline.parse_response(response, body, plan)
+
     def _context(self, plan: pipeline.RequestPlan, number: int) -> AttemptContext:
         return AttemptContext(plan.path, number, plan.request_id, self._config.retry_policy().attempts())
 
@@ -335,10 +350,7 @@ class KaizenClient(_ClientBase[httpx.AsyncClient, AsyncRateLimiter]):
                     raise pipeline.transport_error(exc, plan) from exc
             else:
                 await response.aread()
-            response = run_response_hooks(self._config.middleware, request, response, context)
-            tracker.attempt_answered(response)
-            body = pipeline.check_response(response, plan)
-            return response, body, pipeline.parse_response(response, body, plan)
+            return self._answered(plan, tracker, request, response, context)
         except KaizenError as error:
             tracker.attempt_failed(error)
             raise
@@ -505,10 +517,7 @@ class KaizenSyncClient(_ClientBase[httpx.Client, SyncRateLimiter]):
                     raise pipeline.transport_error(exc, plan) from exc
             else:
                 response.read()
-            response = run_response_hooks(self._config.middleware, request, response, context)
-            tracker.attempt_answered(response)
-            body = pipeline.check_response(response, plan)
-            return response, body, pipeline.parse_response(response, body, plan)
+            return self._answered(plan, tracker, request, response, context)
         except KaizenError as error:
             tracker.attempt_failed(error)
             raise
