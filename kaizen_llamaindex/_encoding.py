@@ -92,14 +92,22 @@ def resolve_clients(
     return sync_client, async_client
 
 
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
 def _parse_whole_json(text: str) -> Any | None:
-    """The JSON object/array that is the whole (stripped) text, else None."""
+    """The JSON object/array that is the whole (stripped) text, else None.
+
+    ``NaN``/``Infinity`` are not JSON (the engine's detection of embedded blocks refuses them
+    too): such a text is left as it is rather than sent on with those numbers turned to null.
+    """
     stripped = text.strip()
     if not stripped or stripped[0] not in _JSON_OPENERS:
         return None
     try:
-        value = json.loads(stripped)
-    except ValueError:
+        value = json.loads(stripped, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, (dict, list)) and value else None
 

@@ -93,6 +93,23 @@ def test_nodes_without_savings_are_passed_through_unchanged(
     assert savings.encodes == (0 if out[1] is tiny else 1)
 
 
+def test_text_that_is_not_quite_json_keeps_its_meaning(
+    postprocessor: KaizenNodePostprocessor,
+) -> None:
+    """``NaN`` (Python's json.dumps writes it) is not JSON: the number is never sent on as null,
+    whether the node is that text whole or holds it; nesting too deep to parse is no error."""
+    rows = [{"sku": f"A-{i}", "price": "NaN" if i == 3 else 1.5 * i} for i in range(10)]
+    with_nan = json.dumps(rows).replace('"NaN"', "NaN")
+    whole, embedded = postprocessor.postprocess_nodes(
+        [scored(with_nan), scored(f"rows: {with_nan} end")]
+    )
+    for out in (whole, embedded):
+        assert '{"sku": "A-3", "price": NaN}' in out.node.get_content()
+        assert "null" not in out.node.get_content()
+    deep = scored("[" * 100_000)
+    assert postprocessor.postprocess_nodes([deep])[0] is deep
+
+
 def test_min_savings_ratio_is_the_threshold(savings: KaizenSavingsHandler) -> None:
     text = json.dumps(ROWS)
     before = count_tokens(text, "gpt-4o").tokens
