@@ -45,7 +45,7 @@ def test_chat_is_encoded_by_kaizen_encode_when_langchain_is_installed(
 def test_client_encodes_the_chat_without_langchain(
     client: KaizenSyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_langchain(messages):
+    def no_langchain(client, messages):
         raise ImportError("langchain is not installed")
 
     monkeypatch.setattr(demo, "_encode_chat_with_langchain", no_langchain)
@@ -77,4 +77,16 @@ def test_cli_demo_prints_savings_per_model(monkeypatch: pytest.MonkeyPatch) -> N
     for model in demo.MODELS:
         assert model in result.output
     assert "MISMATCH" not in result.output
+    assert result.output.count("exact") == 2
+
+
+def test_demo_stays_offline_when_the_environment_names_a_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``kaizen demo`` runs on the embedded engine even with ``KAIZEN_BASE_URL`` set (here to a
+    port nothing listens on)."""
+    monkeypatch.setenv("KAIZEN_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("COLUMNS", "160")
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
     assert result.output.count("exact") == 2

@@ -120,12 +120,15 @@ class Item:
     tool_after: str = ""
 
 
-def _encode_chat_with_langchain(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+def _encode_chat_with_langchain(
+    client: KaizenSyncClient, messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str]:
     from langchain_core.messages import convert_to_messages
 
     from kaizen_langchain import KaizenEncode
 
-    encoded = KaizenEncode().invoke(convert_to_messages(messages))
+    # The demo's client, not the environment's choice: the demo stays on its (embedded) host.
+    encoded = KaizenEncode(client=client).invoke(convert_to_messages(messages))
     return [
         {**original, "content": message.content} for original, message in zip(messages, encoded)
     ], "KaizenEncode"
@@ -148,7 +151,7 @@ def encode_chat(
 ) -> tuple[list[dict[str, Any]], str]:
     """The messages with their JSON encoded, and which component did it."""
     try:
-        return _encode_chat_with_langchain(messages)
+        return _encode_chat_with_langchain(client, messages)
     except ImportError:
         return _encode_chat_with_client(client, messages)
 
