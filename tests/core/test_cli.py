@@ -1,4 +1,5 @@
-"""The `kaizen` console script: encode, decode, savings, demo (serve: see conftest's server)."""
+"""The `kaizen` console script: encode, decode, savings (serve: see conftest's server; demo:
+tests/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -109,12 +110,6 @@ def test_savings_table(tmp_path: Path) -> None:
     assert f"{compact:,}" in gpt_line and f"{ktof:,}" in gpt_line and "exact" in gpt_line
     claude_line = next(line for line in result.stdout.splitlines() if "claude-3-5-sonnet" in line)
     assert "estimate" in claude_line
-
-
-def test_demo_runs() -> None:
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "Decoded back" in result.stdout and "exact" in result.stdout
 
 
 def test_real_subprocess_round_trip(tmp_path: Path) -> None:
