@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -134,9 +135,9 @@ class KaizenTextEncoder:
     A client side the user did not give is built on first use (:class:`EnvClients`): from the
     given client's configuration, so both paths talk to the same service, else from the
     environment as ``KaizenClient()`` reads it (``KAIZEN_BASE_URL``, ``KAIZEN_API_KEY``,
-    otherwise embedded), read when the encoder is made. The built async client is one per
-    event loop (an ``httpx.AsyncClient``'s connections belong to the loop that opened them);
-    :meth:`close`/:meth:`aclose` close the built clients, never the user's.
+    otherwise embedded), read on first use, as the LangChain components do. The built async
+    client is one per event loop (an ``httpx.AsyncClient``'s connections belong to the loop
+    that opened them); :meth:`close`/:meth:`aclose` close the built clients, never the user's.
 
     Args:
         client: a ``KaizenSyncClient`` or ``KaizenClient``, or None.
@@ -161,7 +162,9 @@ class KaizenTextEncoder:
             raise ValueError("min_savings_ratio must be in [0, 1)")
         self._sync_client, self._async_client = resolve_clients(client, async_client)
         given = self._sync_client or self._async_client
-        self._built = EnvClients(given.config if given is not None else None)
+        self._given_config = given.config if given is not None else None
+        self._built_clients: EnvClients | None = None
+        self._lock = threading.Lock()  # one EnvClients even under concurrent first use
         self.format = format
         self.min_savings_ratio = min_savings_ratio
         self.fail_open = fail_open
@@ -182,13 +185,22 @@ class KaizenTextEncoder:
             return self._async_client
         return self._built.async_client()
 
+    @property
+    def _built(self) -> EnvClients:
+        with self._lock:
+            if self._built_clients is None:
+                self._built_clients = EnvClients(self._given_config)
+            return self._built_clients
+
     def close(self) -> None:
         """Close the blocking client this encoder built (the user's clients stay open)."""
-        self._built.close()
+        if self._built_clients is not None:
+            self._built_clients.close()
 
     async def aclose(self) -> None:
         """Close the clients this encoder built for the running loop (the user's stay open)."""
-        await self._built.aclose()
+        if self._built_clients is not None:
+            await self._built_clients.aclose()
 
     # -- requests ------------------------------------------------------------------------
 

@@ -294,14 +294,14 @@ def test_configuration_errors_raise_even_when_failing_open() -> None:
 def test_clients_built_from_the_environment_serve_every_event_loop(
     kaizen_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Given no client, ``KAIZEN_BASE_URL`` selects the server; each ``asyncio.run`` (as
-    LlamaIndex's sync engines with ``use_async`` do) gets an async client of its own loop, so
-    no connection of a closed loop is reused."""
+    """Given no client, ``KAIZEN_BASE_URL`` (read on first use) selects the server; each
+    ``asyncio.run`` (as LlamaIndex's sync engines with ``use_async`` do) gets an async client of
+    its own loop, so no connection of a closed loop is reused."""
     import asyncio
 
-    monkeypatch.setenv("KAIZEN_BASE_URL", kaizen_server)
     monkeypatch.delenv("KAIZEN_API_KEY", raising=False)
     postprocessor = KaizenNodePostprocessor()
+    monkeypatch.setenv("KAIZEN_BASE_URL", kaizen_server)
     first = asyncio.run(postprocessor.apostprocess_nodes(_mixed_nodes()))
     second = asyncio.run(postprocessor.apostprocess_nodes(_mixed_nodes()))
     blocking = postprocessor.postprocess_nodes(_mixed_nodes())
