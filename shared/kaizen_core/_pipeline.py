@@ -350,8 +350,14 @@ class CallTracker:
         )
 
 
-def cached_body(raw: bytes | None) -> Mapping[str, Any] | None:
-    """A cached response body, or None when absent or unreadable (treated as a miss)."""
+def cached_answer(
+    raw: bytes | None, plan: RequestPlan
+) -> tuple[Mapping[str, Any], models.KaizenResponse] | None:
+    """A cached response body and its typed model, or None when absent or unusable.
+
+    An entry that is not JSON, or not this endpoint's envelope (a cache shared with another
+    version, say), is a miss: the call goes to the service and overwrites it.
+    """
     if raw is None:
         return None
     try:
@@ -359,7 +365,13 @@ def cached_body(raw: bytes | None) -> Mapping[str, Any] | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         logger.warning("ignoring an unreadable cache entry")
         return None
-    return body if isinstance(body, Mapping) else None
+    if not isinstance(body, Mapping):
+        return None
+    try:
+        return body, parse_success(body, plan, plan.request_id)
+    except ValidationError:
+        logger.warning("ignoring a cache entry that is not a %s", plan.endpoint.response_model.__name__)
+        return None
 
 
 def body_for_cache(body: Mapping[str, Any]) -> bytes:

@@ -316,10 +316,10 @@ class KaizenClient(_ClientBase[httpx.AsyncClient, AsyncRateLimiter]):
         tracker = pipeline.CallTracker(plan, self._config)
         cache = self._config.cache
         if plan.cache_key is not None and cache is not None:
-            hit = pipeline.cached_body(await cache.aget(plan.cache_key))
+            hit = pipeline.cached_answer(await cache.aget(plan.cache_key), plan)
             if hit is not None:
-                tracker.succeeded(200, hit, cache_hit=True)
-                return pipeline.parse_success(hit, plan, plan.request_id)
+                tracker.succeeded(200, hit[0], cache_hit=True)
+                return hit[1]
         policy = self._config.retry_policy()
         try:
             async for attempt in policy.context(pipeline.retry_hook(policy)):
@@ -483,10 +483,10 @@ class KaizenSyncClient(_ClientBase[httpx.Client, SyncRateLimiter]):
         tracker = pipeline.CallTracker(plan, self._config)
         cache = self._config.cache
         if plan.cache_key is not None and cache is not None:
-            hit = pipeline.cached_body(cache.get(plan.cache_key))
+            hit = pipeline.cached_answer(cache.get(plan.cache_key), plan)
             if hit is not None:
-                tracker.succeeded(200, hit, cache_hit=True)
-                return pipeline.parse_success(hit, plan, plan.request_id)
+                tracker.succeeded(200, hit[0], cache_hit=True)
+                return hit[1]
         policy = self._config.retry_policy()
         try:
             for attempt in policy.context(pipeline.retry_hook(policy)):

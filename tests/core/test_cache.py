@@ -147,3 +147,19 @@ def test_an_unreadable_entry_is_a_miss(unreadable_entry_cache: InMemoryCache) ->
     with KaizenSyncClient(KaizenClientConfig(mode="embedded", cache=unreadable_entry_cache)) as client:
         assert client.compress({"data": 1}).result == "1"
     assert unreadable_entry_cache.get(cache_key("/v1/compress", {"data": 1})) is not None
+
+
+@pytest.mark.parametrize("entry", [{"operation": "compress", "result": {"not": "text"}}, [1, 2]])
+async def test_an_entry_that_is_not_the_envelope_is_a_miss(entry: object) -> None:
+    """An entry from another version (or writer) is asked of the service again and replaced."""
+    key = cache_key("/v1/compress", {"data": 1})
+    cache = InMemoryCache()
+    cache.set(key, json.dumps(entry).encode())
+    metrics = InMemoryMetrics()
+    config = KaizenClientConfig(mode="embedded", cache=cache, metrics=metrics)
+    async with KaizenClient(config) as client:
+        assert (await client.compress({"data": 1})).result == "1"
+    with KaizenSyncClient(config) as client:
+        assert client.compress({"data": 1}).result == "1"  # the replaced entry answers
+    assert json.loads(cache.get(key) or b"")["result"] == "1"
+    assert [record.cache_hit for record in metrics.records] == [False, True]
