@@ -65,7 +65,7 @@ def test_auto_detection_can_be_disabled() -> None:
 def test_encode_options_reach_the_blocks() -> None:
     prompt = f"rows: {json.dumps(USERS)}"
     result, _ = encode_prompt(prompt, delimiter="|", length_marker=True, indent=1)
-    assert result == "rows: " + encode(USERS, delimiter="|", length_marker=True, indent=1)
+    assert result == "rows: \n" + encode(USERS, delimiter="|", length_marker=True, indent=1)
     with pytest.raises(KTOFOptionError):
         encode_prompt(prompt, delimiter=";")
 
@@ -90,3 +90,59 @@ def test_auto_format_blocks_decode_back() -> None:
     rewritten, replacements = encode_json_blocks(text, format="auto", model="gpt-4o")
     (replacement,) = replacements
     assert decode(rewritten[replacement["start_offset"] :]) == tool_json
+
+
+SHIPMENTS = [
+    {"id": "P7", "weight": 8.5, "region": "north"},
+    {"id": "P8", "weight": 3.25, "region": "south"},
+]
+
+
+def test_prose_after_a_table_gets_its_own_line() -> None:
+    """Text after a multi-line rewrite on the same line must not read as part of the last row."""
+    text = f"Parcels: {json.dumps(SHIPMENTS)} All north parcels arrive Monday."
+    rewritten, (replacement,) = encode_json_blocks(text)
+    table = encode(SHIPMENTS)
+    assert rewritten == f"Parcels: \n{table}\n All north parcels arrive Monday."
+    assert rewritten.splitlines()[-2] == "  P8,3.25,south"
+    assert replacement["encoded_length"] == len(table)
+    assert replacement["end_offset"] == text.index(" All")
+
+
+def test_table_header_starts_its_own_line() -> None:
+    rewritten, _ = encode_json_blocks(f"Data={json.dumps(USERS)}")
+    assert rewritten == "Data=\n" + encode(USERS)
+    assert rewritten.splitlines()[1].startswith("users[3]{id,name}:")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Rows:\n{block}\nDone.",  # already on lines of its own
+        "{block}",  # the whole text
+        "Rows:\n{block}   \n",  # only whitespace after it on its line
+        "  {block}\nnext",  # only indentation before it on its line
+    ],
+)
+def test_no_newline_is_added_where_the_block_has_its_lines(template: str) -> None:
+    block = json.dumps(USERS)
+    text = template.format(block=block)
+    rewritten, _ = encode_json_blocks(text)
+    assert rewritten == text.replace(block, encode(USERS))
+
+
+def test_single_line_rewrites_stay_inline() -> None:
+    text = 'Tags: {"tags": ["red", "green", "blue"]} as listed.'
+    rewritten, (replacement,) = encode_json_blocks(text)
+    assert rewritten == "Tags: tags[3]: red,green,blue as listed."
+    assert replacement["encoded_length"] == len("tags[3]: red,green,blue")
+
+
+def test_rewrites_with_newlines_decode_back_in_auto_format() -> None:
+    text = f"See {json.dumps(USERS)} and {json.dumps(SHIPMENTS)}; thanks"
+    rewritten, replacements = encode_json_blocks(text, format="auto")
+    assert len(replacements) == 2
+    prefix, rest = rewritten.split("\n", 1)
+    assert prefix == "See "
+    users, shipments = rest.removesuffix("\n; thanks").split("\n and \n")
+    assert decode(users) == USERS and decode(shipments) == SHIPMENTS

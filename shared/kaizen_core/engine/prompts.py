@@ -10,7 +10,12 @@ Detection rules for JSON embedded in a string (``find_json_blocks``):
 * empty ``{}`` / ``[]`` are left alone; after a block the scan resumes past its end.
 
 ``encode_json_blocks`` re-encodes each block with the given encode options and
-keeps the rewrite only when it is shorter than the original block text.
+keeps the rewrite only when it is shorter than the original block text. A rewrite that
+spans several lines (a table, nested fields) gets lines of its own: a newline is put
+before it when text precedes it on its line (a header such as ``users[3]{id,name}:`` is
+read right only at the start of a line) and after it when text follows it on its line
+(otherwise the prose would read as part of the last row). The records' offsets and
+lengths describe the block and its KTOF, without these newlines.
 """
 
 from __future__ import annotations
@@ -64,13 +69,23 @@ def find_json_blocks(text: str) -> list[JsonBlock]:
     return blocks
 
 
+def _line_breaks(text: str, start: int, end: int) -> tuple[str, str]:
+    """Newlines that give a multi-line rewrite of ``text[start:end]`` lines of its own."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = "\n" if text[line_start:start].strip() else ""
+    line_end = text.find("\n", end)
+    after = "\n" if text[end : len(text) if line_end < 0 else line_end].strip() else ""
+    return before, after
+
+
 def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict[str, Any]]]:
     """Rewrite the JSON blocks embedded in ``text`` as KTOF (or whatever ``format`` picks).
 
     Returns the rewritten text and one replacement record per rewritten block:
     ``start_offset``/``end_offset`` (in the original text), ``original_length``,
     ``encoded_length``, ``original_preview`` and ``encoded_preview`` (80 characters).
-    A block whose encoding is not shorter than its original text is left as it is.
+    A block whose encoding (with the newlines that put a multi-line rewrite on lines of
+    its own) is not shorter than its original text is left as it is.
 
     Raises:
         KTOFOptionError: an encode option cannot be honoured.
@@ -81,10 +96,11 @@ def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict
     for start, end, value in find_json_blocks(text):
         original = text[start:end]
         encoded = encode(value, **encode_options)
-        if len(encoded) >= len(original):
+        before, after = _line_breaks(text, start, end) if "\n" in encoded else ("", "")
+        if len(before) + len(encoded) + len(after) >= len(original):
             continue
         parts.append(text[position:start])
-        parts.append(encoded)
+        parts.append(before + encoded + after)
         position = end
         replacements.append(
             {
