@@ -11,6 +11,7 @@ import pytest
 import toon_format
 from kaizen_core.engine import count_tokens, decode, encode
 from kaizen_core.engine.adaptive import clear_cache, render_auto
+from kaizen_core.engine.fast_tables import FAST_ROWS
 
 datasets = pytest.importorskip(
     "benchmarks.datasets", reason="the benchmark datasets live in the repository's benchmarks/"
@@ -116,7 +117,7 @@ def test_auto_respects_indent_and_length_marker() -> None:
 
 def test_auto_results_are_cached_and_model_specific() -> None:
     clear_cache()
-    value = {"rows": [{"id": i, "city": "Lisbon, PT"} for i in range(200)]}
+    value = {"rows": [{"id": i, "city": "Lisbon, PT"} for i in range(FAST_ROWS - 1)]}
     first = encode(value, format="auto", model="gpt-4o")
     assert encode(value, format="auto", model="gpt-4o") is first
     other = encode(value, format="auto", model="gpt-4")

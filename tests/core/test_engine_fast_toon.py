@@ -29,7 +29,7 @@ FIXTURES = (
 )
 
 # Characters around which TOON's quoting and escaping rules turn.
-_ALPHABET = list("aZ_09.-+#$@ :,|\t\"\\[]{}?!/é\ufeff\x7f\x00\n\r\x08\x0c\u2028") + ["🎉"]
+_ALPHABET = list('aZ_09.-+#$@ :,|\t"\\[]{}?!/é\ufeff\x7f\x00\n\r\x08\x0c\u2028') + ["🎉"]
 TEXT = st.text(alphabet=st.sampled_from(_ALPHABET), max_size=6)
 SCALARS = st.one_of(
     st.none(),
@@ -166,7 +166,7 @@ def test_non_json_host_values_match_the_normalized_encoding() -> None:
 
 
 def test_substrings_that_only_look_risky_cost_speed_not_correctness() -> None:
-    value = {"note": "e-mail 1e-9 -0.0 \"#x", "rows": [{"a": "re-run"}, {"a": "x"}]}
+    value = {"note": 'e-mail 1e-9 -0.0 "#x', "rows": [{"a": "re-run"}, {"a": "x"}]}
     assert json_bytes(value) is None
     assert json_bytes({"rows": [{"a": "re-run"}, {"a": "x"}]}) is not None
     assert encode(value) == _python_codec(value, 2, ",", False)
@@ -182,14 +182,17 @@ def test_length_markers_only_in_headers() -> None:
     }
     text = encode_fast_toon(value, indent=2, delimiter=",", length_marker=True)
     assert text == _python_codec(value, 2, ",", True)
-    assert "items[#2]{id,t}:" in text and 'keyed[#2:]{n}:' in text
+    assert "items[#2]{id,t}:" in text and "keyed[#2:]{n}:" in text
     assert '"[2]: x"' in text and '"a[3]"' in text and "- [#0]:" in text
     assert same_json(decode(text), value)
 
 
 @pytest.mark.parametrize("indent", [1, 3, 4, 8])
 def test_reindentation(indent: int) -> None:
-    value = {"a": {"b": {"c": [{"x": " lead", "y": 1}, {"x": "\tt", "y": 2}]}}, "l": [[1], {"k": 2}]}
+    value = {
+        "a": {"b": {"c": [{"x": " lead", "y": 1}, {"x": "\tt", "y": 2}]}},
+        "l": [[1], {"k": 2}],
+    }
     text = encode_fast_toon(value, indent=indent, delimiter="\t", length_marker=False)
     assert text == _python_codec(value, indent, "\t", False)
     assert same_json(decode(text, indent=indent), value)

@@ -57,10 +57,16 @@ def encode(
         fast = encode_fast_toon(data, indent=indent, delimiter=delimiter, length_marker=marker)
         if fast is not None:
             return fast
+    if fmt == "auto":
+        from .adaptive import encode_adaptive, encode_tables_fast
+
+        fast = encode_tables_fast(
+            data, indent=indent, delimiter=delimiter, length_marker=marker, model=model
+        )
+        if fast is not None:
+            return fast
     value = normalize(data)
     if fmt == "auto":
-        from .adaptive import encode_adaptive
-
         return encode_adaptive(
             value, indent=indent, delimiter=delimiter, length_marker=marker, model=model
         )

@@ -75,29 +75,37 @@ def _negative_zero(data: bytes) -> bool:
     return False
 
 
-def etoon_identical(data: bytes) -> bool:
+def etoon_identical(data: bytes, *, keys: bool = True) -> bool:
     """Whether ``etoon``'s TOON for these JSON bytes is byte-identical to the Python codec's.
 
-    A one-byte search (``memchr``) runs first wherever the byte is rare, since two-byte
-    searches cost far more.
+    ``keys=False`` skips the check for strings starting with ``#``, ``$`` or ``@`` (``etoon``
+    quotes such *values* as TOON does; only keys differ), for callers that verify the keys
+    themselves. A one-byte search (``memchr``) runs first wherever the byte is rare, since
+    two-byte searches cost far more.
     """
-    for lead in (b"#", b"$", b"@"):
-        if lead in data and b'"' + lead in data:
-            return False
+    if keys:
+        for lead in (b"#", b"$", b"@"):
+            if lead in data and b'"' + lead in data:
+                return False
     if b"+" in data and _after_digit(data, b"e+"):
         return False
     return not (_after_digit(data, b"e-") or _negative_zero(data))
+
+
+def plain_json_bytes(data: Any) -> bytes | None:
+    """Compact JSON bytes of ``data`` if it is plain JSON to ``orjson`` (module docstring)."""
+    try:
+        return orjson.dumps(data, default=_refuse, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def json_bytes(data: Any) -> bytes | None:
     """Compact JSON bytes of a dict or list that ``etoon`` renders exactly, else None."""
     if type(data) is not dict and type(data) is not list:
         return None
-    try:
-        raw = orjson.dumps(data, default=_refuse, option=_ORJSON_OPTIONS)
-    except orjson.JSONEncodeError:
-        return None
-    return raw if etoon_identical(raw) else None
+    raw = plain_json_bytes(data)
+    return raw if raw is not None and etoon_identical(raw) else None
 
 
 def render(raw: bytes, delimiter: str) -> str:

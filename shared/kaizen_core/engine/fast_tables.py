@@ -1,0 +1,292 @@
+"""Large tables of adaptive output (``format="auto"``) rendered by the compiled ``etoon``.
+
+A *table candidate* is a list of at least :data:`FAST_ROWS` items whose first item is an
+object, or an object of at least :data:`FAST_ROWS` entries whose first value is an object
+(TOON's keyed table). :class:`FastAutoEncoder` renders everything else as
+:class:`~.auto_encoder.AutoEncoder` does, and a candidate through ``etoon`` when adaptive
+output writes it as the same table TOON does:
+
+* every row (and every nested group) has the same keys *in the same order* (TOON ignores the
+  order, adaptive tables keep it), checked on the Python objects;
+* ``etoon`` writes the table's header exactly as the Python codec would for the field list of
+  the first row, so the rows are uniform in TOON's sense too (otherwise adaptive output might
+  choose an extended table);
+* the rows' JSON bytes pass :func:`~.fast_toon.etoon_identical` (cell values only: the header
+  check covers the keys of array tables; keyed tables also refuse entry keys that start with
+  ``#``, ``$`` or ``@``) and hold no ``\\x7f`` (adaptive quoting quotes it, TOON does not).
+
+The header line is then written by the adaptive renderer (its key quoting, ``[#N]``), the
+rows are ``etoon``'s, re-indented, with quotes removed from the cells adaptive quoting leaves
+bare (one ``re.split`` whose groups are the token's text when the adaptive rules accept it
+bare, else the whole quoted token, which is what adaptive quoting writes for it since both
+quote with the same escapes). Anything else falls back to
+the Python renderer for that candidate. The property tests compare this renderer with
+:func:`~.adaptive.render_auto` for every delimiter, indent and length marker.
+
+In *sample* mode (``sample_chars``) a candidate is rendered from evenly spaced rows only, about
+``sample_chars`` of their JSON (16 to 96 rows; the header still declares every row):
+:mod:`.adaptive` compares delimiters on it.
+"""
+
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+from typing import Any
+
+from toon_format import _encoder as _te
+
+from .auto_encoder import AutoEncoder
+from .codec import KTOFEncoder, normalize
+from .fast_toon import etoon_identical, plain_json_bytes, render
+
+__all__ = ["FAST_ROWS", "FastAutoEncoder", "NotFast", "has_candidate", "prepare"]
+
+FAST_ROWS = 32
+
+_NOT_BARE = r"(?!(?:true|false|null|[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\")"
+
+
+def _cell_class(delimiter: str, extra: str = "") -> str:
+    return '[^"\\\\\\[\\]{}' + re.escape(delimiter) + extra + "]"
+
+
+def _bare_pattern(inner: str, edge: str, first_edge: str) -> str:
+    """One or more ``inner`` characters, not starting with ``first_edge`` nor ending with ``edge``."""
+    return f"{first_edge}(?:{inner}*{edge})?"
+
+
+_RELAX: dict[tuple[str, bool], re.Pattern[str]] = {}
+
+
+def _relax_pattern(delimiter: str, keyed: bool) -> re.Pattern[str]:
+    """Alternatives: (1) a bare-able first token of a line, (2) a bare-able later cell, (3) any
+    other quoted token (kept). Tokens are consumed left to right, so each alternative starts at
+    an opening quote."""
+    pattern = _RELAX.get((delimiter, keyed))
+    if pattern is not None:
+        return pattern
+    cell = _cell_class(delimiter)
+    cell_edge = _cell_class(delimiter, " \\t")
+    later = _NOT_BARE + _bare_pattern(cell, cell_edge, cell_edge)
+    if keyed:
+        # adaptive keys: not empty, no outer whitespace, not starting with - # or a BOM, none of
+        # : " \ [ ] { } , | ? or control characters (escaped, so excluded with the backslash)
+        key = '[^:"\\\\\\[\\]{},|?\\x7f]'
+        key_edge = '[^:"\\\\\\[\\]{},|?\\x7f \\t]'
+        key_first = '[^:"\\\\\\[\\]{},|?\\x7f \\t#\\-\\ufeff]'
+        first = f'"(?<=\\n  ")({_bare_pattern(key, key_edge, key_first)})"(?=: )'
+        later_start = f'"(?:(?<={re.escape(delimiter)}")|(?<=: "))'
+    else:
+        first_inner = _cell_class(delimiter, ":")
+        first_edge = _cell_class(delimiter, ": \\t")
+        first_start = _cell_class(delimiter, ": \\t#\\-")
+        first = f'"(?<=\\n  ")({_NOT_BARE}{_bare_pattern(first_inner, first_edge, first_start)})"'
+        later_start = f'"(?<={re.escape(delimiter)}")'
+    # every alternative starts with the literal quote, so the scan jumps from quote to quote
+    pattern = re.compile(f'{first}|{later_start}({later})"|("(?:[^"\\\\]|\\\\.)*")', re.DOTALL)
+    _RELAX[(delimiter, keyed)] = pattern
+    return pattern
+
+
+class NotFast(Exception):
+    """A table candidate cannot take the ``etoon`` path (raised by a strict renderer)."""
+
+
+def table_candidate(value: Any) -> bool:
+    """A list long enough for the ``etoon`` path whose first item is an object."""
+    return type(value) is list and len(value) >= FAST_ROWS and type(value[0]) is dict
+
+
+def keyed_candidate(value: Any) -> bool:
+    """An object long enough for the ``etoon`` path whose first value is an object."""
+    return (
+        type(value) is dict and len(value) >= FAST_ROWS and type(next(iter(value.values()))) is dict
+    )
+
+
+def has_candidate(value: Any, depth: int = 3) -> bool:
+    """Whether a table candidate stands at the root or within ``depth`` object levels of it."""
+    if table_candidate(value) or keyed_candidate(value):
+        return True
+    if depth and type(value) is dict:
+        return any(has_candidate(item, depth - 1) for item in value.values())
+    return False
+
+
+def prepare(value: Any) -> Any:
+    """:func:`~.codec.normalize` everything but the table candidates, which stay as they are."""
+    if table_candidate(value) or keyed_candidate(value):
+        return value
+    kind = type(value)
+    if kind is dict:
+        if all(type(key) is str and not _te._SURROGATE.search(key) for key in value):
+            return {key: prepare(item) for key, item in value.items()}
+        return normalize(value)
+    if kind is list:
+        return [prepare(item) for item in value]
+    return normalize(value)
+
+
+def _same_keys_in_order(objects: list[Any]) -> tuple[Any, ...] | None:
+    """The shape of ``objects`` when all are objects with the same keys in the same order."""
+    if not objects or set(map(type, objects)) != {dict}:
+        return None
+    names = tuple(objects[0])
+    if not names or list(map(tuple, objects)).count(names) != len(objects):
+        return None
+    shape = []
+    for name in names:
+        if type(objects[0][name]) is dict:
+            nested = _same_keys_in_order(list(map(itemgetter(name), objects)))
+            if nested is None:
+                return None
+            shape.append((name, nested))
+        else:
+            shape.append((name, None))
+    return tuple(shape)
+
+
+SAMPLE_ROWS = (16, 96)
+
+
+def _spread(rows: list[Any], sample_chars: int | None) -> range | None:
+    """Evenly spaced indexes of rows holding about ``sample_chars`` of JSON (None: all rows)."""
+    if sample_chars is None or len(rows) <= SAMPLE_ROWS[0]:
+        return None
+    head = plain_json_bytes(rows[:8])
+    width = max(1, len(head) // min(8, len(rows))) if head is not None else 100
+    wanted = min(max(sample_chars // width, SAMPLE_ROWS[0]), SAMPLE_ROWS[1])
+    if wanted >= len(rows):
+        return None
+    return range(0, len(rows), -(-len(rows) // wanted))
+
+
+class FastAutoEncoder(AutoEncoder):
+    """:class:`AutoEncoder` that renders table candidates through ``etoon`` (module docstring).
+
+    Works on :func:`prepare`'d values. ``fast_tables`` counts the tables written by ``etoon``,
+    ``fast_json_chars`` their JSON characters, ``sampled`` whether any was cut to a sample.
+    ``shapes`` may be shared between renderers of the same value (shapes by object id).
+    With ``strict``, a candidate that cannot take the ``etoon`` path raises :class:`NotFast`
+    instead of being rendered by the Python renderer.
+    """
+
+    def __init__(
+        self,
+        indent_size: int,
+        delimiter: str,
+        length_marker: bool,
+        *,
+        sample_chars: int | None = None,
+        strict: bool = False,
+        shapes: dict[int, Any] | None = None,
+    ) -> None:
+        super().__init__(indent_size, delimiter, length_marker)
+        self.sample_chars = sample_chars
+        self.shapes = {} if shapes is None else shapes
+        self.strict = strict
+        self.fast_tables = 0
+        self.fast_json_chars = 0
+        self.sampled = False
+        self._toon = KTOFEncoder(2, delimiter, False)
+
+    # -- entry points where a candidate can stand ----------------------------------------
+
+    def root(self, value: Any) -> None:
+        if keyed_candidate(value):
+            if self._keyed("", value, 0):
+                return
+            value = self._fallback(value)
+        super().root(value)  # a table candidate reaches array()
+
+    def field(self, key: str, value: Any, depth: int) -> None:
+        if keyed_candidate(value):
+            if self._keyed(key, value, depth):
+                return
+            value = self._fallback(value)
+        super().field(key, value, depth)
+
+    def array(self, prefix: str, array: list[Any], depth: int, *, tabular: bool) -> None:
+        if table_candidate(array):
+            if tabular and self._table(prefix, array, depth):
+                return
+            array = self._fallback(array)
+        super().array(prefix, array, depth, tabular=tabular)
+
+    def item(self, value: Any, depth: int) -> None:
+        if keyed_candidate(value):
+            value = self._fallback(value)
+        super().item(value, depth)
+
+    def _fallback(self, value: Any) -> Any:
+        if self.strict:
+            raise NotFast
+        return normalize(value)
+
+    # -- the etoon path --------------------------------------------------------------------
+
+    def _render(self, value: Any, header: str, keyed: bool, depth: int) -> str | None:
+        """``etoon``'s rows for ``value`` under ``header`` (checked), adapted; or None."""
+        raw = plain_json_bytes(value)
+        if raw is None or b"\x7f" in raw or not etoon_identical(raw, keys=keyed):
+            return None
+        text = render(raw, self.delimiter)
+        first, _, body = text.partition("\n")
+        if first != header or not body:
+            return None
+        if '"' in body:
+            pieces = _relax_pattern(self.delimiter, keyed).split("\n" + body)
+            body = "".join(filter(None, pieces))[1:]  # unmatched groups are None
+        pad = self.unit * (depth + 1)
+        if pad != "  ":
+            body = pad + body[2:].replace("\n  ", "\n" + pad)
+        self.fast_tables += 1
+        self.fast_json_chars += len(raw.decode("utf-8"))
+        self.delimited = True
+        return body
+
+    def _shape(self, objects: Any, values: Any) -> Any:
+        key = id(objects)
+        if key not in self.shapes:
+            self.shapes[key] = _same_keys_in_order(values())
+        return self.shapes[key]
+
+    def _table(self, prefix: str, rows: list[Any], depth: int) -> bool:
+        shape = self._shape(rows, lambda: rows)
+        if shape is None:
+            return False
+        indexes = _spread(rows, self.sample_chars)
+        chosen = rows if indexes is None else [rows[i] for i in indexes]
+        header = f"[{len(chosen)}{self.symbol}]{self._toon.field_list(shape)}:"
+        body = self._render(chosen, header, False, depth)
+        if body is None:
+            return False
+        self.sampled |= indexes is not None
+        head = f"{prefix}[{self.mark}{len(rows)}{self.symbol}]{self.field_list(shape)}:"
+        self.emit(depth, head)
+        self.lines.append(body)
+        return True
+
+    def _keyed(self, key: str, obj: dict[str, Any], depth: int) -> bool:
+        if set(map(type, obj)) != {str}:
+            return False
+        shape = self._shape(obj, lambda: list(obj.values()))
+        if shape is None:
+            return False
+        indexes = _spread(list(obj.values()), self.sample_chars)
+        chosen = obj if indexes is None else dict(_pick(obj.items(), indexes))
+        header = f"[{len(chosen)}:{self.symbol}]{self._toon.field_list(shape)}:"
+        body = self._render(chosen, header, True, depth)
+        if body is None:
+            return False
+        self.sampled |= indexes is not None
+        head = f"{key}[{self.mark}{len(obj)}:{self.symbol}]{self.field_list(shape)}:"
+        self.emit(depth, head)
+        self.lines.append(body)
+        return True
+
+
+def _pick(items: Any, indexes: range) -> Any:
+    chosen = list(items)
+    return (chosen[index] for index in indexes)

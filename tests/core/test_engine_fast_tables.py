@@ -1,0 +1,138 @@
+"""The etoon route of format="auto": byte-identical to the Python adaptive renderer."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from kaizen_core.engine import decode, encode, fast_tables
+from kaizen_core.engine.adaptive import encode_tables_fast, render_auto
+from kaizen_core.engine.codec import normalize
+from kaizen_core.engine.fast_tables import FastAutoEncoder, prepare
+
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .engine_strategies import TRICKY_STRINGS, same_json
+except ImportError:
+    from engine_strategies import TRICKY_STRINGS, same_json  # type: ignore[no-redef]
+
+datasets = pytest.importorskip(
+    "benchmarks.datasets", reason="the benchmark datasets live in the repository's benchmarks/"
+)
+
+# Characters around which adaptive and TOON quoting turn, for cells and keys.
+_ALPHABET = list('aZ_09.-+#$@ :,|\t"\\[]{}?!/é\ufeff\x7f\x00\n\x08') + ["🎉"]
+TEXT = st.one_of(
+    st.text(alphabet=st.sampled_from(_ALPHABET), max_size=6), st.sampled_from(TRICKY_STRINGS)
+)
+CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([-0.0, 1e-7, 2.0**60, 0.5]),
+    TEXT,
+)
+
+
+def _rows(keys: list[str], nested: bool) -> Any:
+    row = st.fixed_dictionaries(
+        {
+            key: (st.fixed_dictionaries({"a": CELLS, "b b": CELLS}) if nested and i == 1 else CELLS)
+            for i, key in enumerate(keys)
+        }
+    )
+    return st.lists(row, min_size=2, max_size=6)
+
+
+TABLES = st.builds(
+    lambda keys, nested: (keys, nested),
+    st.lists(TEXT, min_size=1, max_size=4, unique=True),
+    st.booleans(),
+).flatmap(lambda spec: _rows(*spec))
+KEYED = st.dictionaries(
+    TEXT, st.fixed_dictionaries({"x": CELLS, "y": CELLS}), min_size=2, max_size=5
+)
+VALUES = st.one_of(
+    TABLES,
+    st.fixed_dictionaries({"rows": TABLES, "meta": st.dictionaries(TEXT, CELLS, max_size=2)}),
+    st.fixed_dictionaries({"data": st.fixed_dictionaries({"items": TABLES}), "n": CELLS}),
+    st.fixed_dictionaries({"flags": KEYED}),
+    KEYED,
+    st.lists(st.fixed_dictionaries({"t": TABLES}), min_size=1, max_size=2),
+)
+
+
+@pytest.mark.parametrize("length_marker", [False, True])
+@pytest.mark.parametrize("delimiter", [",", "\t", "|"])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=VALUES, indent=st.integers(min_value=1, max_value=4))
+def test_etoon_tables_equal_the_python_renderer(
+    value: Any, indent: int, delimiter: str, length_marker: bool
+) -> None:
+    """Tables of two rows and more take the etoon route here; the text must not change."""
+    with patch.object(fast_tables, "FAST_ROWS", 2):
+        expected = render_auto(
+            normalize(value), indent=indent, delimiter=delimiter, length_marker=length_marker
+        )
+        encoder = FastAutoEncoder(indent, delimiter, length_marker)
+        encoder.root(prepare(value))
+    assert "\n".join(encoder.lines) == expected
+    assert same_json(decode(expected, indent=indent), value)
+
+
+def test_the_etoon_route_is_taken_and_relaxes_quotes() -> None:
+    rows = [
+        {"n": i, "at": f"2025-01-{i % 28 + 1:02d}T10:00:00Z", "tag": "#x" if i % 2 else "-"}
+        for i in range(40)
+    ]
+    value = {"events": rows}
+    encoder = FastAutoEncoder(2, ",", False, strict=True)
+    encoder.root(prepare(value))
+    text = "\n".join(encoder.lines)
+    assert encoder.fast_tables == 1
+    assert text == render_auto(value, indent=2, delimiter=",", length_marker=False)
+    assert "  0,2025-01-01T10:00:00Z,-" in text  # TOON would quote both cells
+    assert '  1,2025-01-02T10:00:00Z,"#x"' not in text
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"a": i, "b": i} if i % 2 else {"b": i, "a": i} for i in range(40)],  # key order
+        [{"a": i, "b": [i]} for i in range(40)],  # a list cell: not a TOON table
+        [{"a": i, "b": "x"} for i in range(39)] + [{"a": 1}],  # a missing key
+        [{"a": -0.0 if i == 7 else i} for i in range(40)],  # a value etoon writes otherwise
+    ],
+    ids=["order", "list-cell", "missing-key", "negative-zero"],
+)
+def test_tables_the_route_cannot_render_take_the_general_rules(rows: list[Any]) -> None:
+    value = {"rows": rows}
+    assert (
+        encode_tables_fast(value, indent=2, delimiter=",", length_marker=False, model=None) is None
+    )
+    assert same_json(decode(encode(value, format="auto")), value)
+
+
+@lru_cache(maxsize=1)
+def _full_sets() -> dict[str, Any]:
+    return {dataset.name: dataset.data for dataset in datasets.load_datasets("full")}
+
+
+@pytest.mark.parametrize(
+    "name", ["employees", "time-series", "feature-flags", "contacts", "github-repos"]
+)
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_benchmark_tables_take_the_route(name: str, model: str) -> None:
+    if name not in _full_sets():
+        pytest.skip(f"{name} is read from the development checkout's shared data, absent here")
+    data = _full_sets()[name]
+    text = encode_tables_fast(data, indent=2, delimiter=",", length_marker=False, model=model)
+    assert text is not None
+    assert any(
+        text == render_auto(data, indent=2, delimiter=option, length_marker=False)
+        for option in (",", "\t")
+    )
