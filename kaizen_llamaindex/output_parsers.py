@@ -34,8 +34,12 @@ Write only the KTOF, with no explanation."""
 EXAMPLE_INTRO = "The answer must have this shape (values are examples):"
 
 _BLANK = " \t\r\n"
+# A code fence is a line of its own ("```lang" to open, "```" to close): backticks inside KTOF
+# (a value `note: use ```x````, a key "```: 1") are text, not a fence.
 _FENCE = re.compile(
-    r"```[ \t]*(?P<lang>[A-Za-z0-9_-]*)[ \t]*\n(?P<body>.*?)(?:\n[ \t]*```|\Z)", re.DOTALL
+    r"^[ \t]*```[ \t]*(?P<lang>[A-Za-z0-9_-]*)[ \t]*\n(?P<body>.*?)"
+    r"(?:\n[ \t]*```[ \t]*(?=\n|\Z)|\Z)",
+    re.DOTALL | re.MULTILINE,
 )
 
 

@@ -128,6 +128,8 @@ json_values = st.recursive(
 @settings(max_examples=150, deadline=None)
 @given(value=st.dictionaries(st.text(min_size=1, max_size=8), json_values, min_size=1, max_size=4))
 @example(value={"\xa0": None})  # a Unicode space is a key, not padding to strip
+@example(value={"0": ["```"], "note": "use ```x``` here"})  # backticks in values: no fence
+@example(value={"0": {"```": None}})  # nor a key that starts a line
 def test_round_trips_whatever_the_engine_writes(value: dict) -> None:
     parser = KaizenOutputParser()
     assert parser.parse(encode(value)) == value
