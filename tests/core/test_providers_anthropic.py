@@ -25,12 +25,19 @@ from kaizen_core.providers import (
 
 from tests.standins.anthropic_server import AnthropicStandin
 
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .providers_expected import assert_carries, sent_text
+except ImportError:
+    from providers_expected import assert_carries, sent_text  # type: ignore[no-redef]
+
 ROWS = {
     "orders": [{"id": i, "item": f"widget-{i}", "qty": i * 2, "paid": i % 2 == 0} for i in range(6)]
 }
-ROWS_KTOF = encode(ROWS)
 TOOL_RESULT = {"stock": [{"sku": f"A{i}", "qty": i} for i in range(4)]}
 SYSTEM_SCHEMA = {"columns": [{"name": "id", "type": "int"}, {"name": "item", "type": "str"}]}
+SYSTEM_TEXT = f"You read order tables. Columns: {json.dumps(SYSTEM_SCHEMA)}"
+USER_TEXT = f"Orders: {json.dumps(ROWS)}\nWhich are unpaid?"
+USER_SENT = sent_text(USER_TEXT)  # the engine's rewrite: the table on lines of its own
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +65,9 @@ def _kwargs() -> dict[str, Any]:
     return {
         "model": "claude-haiku-4-5",
         "max_tokens": 256,
-        "system": f"You read order tables. Columns: {json.dumps(SYSTEM_SCHEMA)}",
+        "system": SYSTEM_TEXT,
         "messages": [
-            {"role": "user", "content": f"Orders: {json.dumps(ROWS)}\nWhich are unpaid?"},
+            {"role": "user", "content": USER_TEXT},
             {
                 "role": "assistant",
                 "content": [
@@ -98,9 +105,12 @@ def test_sync_messages_keep_system_roles_and_tool_use(server: AnthropicStandin) 
     message = client.messages.create(**kwargs)
 
     sent = server.requests[-1].json
-    assert sent["system"] == f"You read order tables. Columns: {encode(SYSTEM_SCHEMA)}"
+    assert sent["system"] == sent_text(SYSTEM_TEXT)
+    assert_carries(sent["system"], SYSTEM_SCHEMA)
+    assert sent["system"].startswith("You read order tables. Columns:")
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
-    assert sent["messages"][0]["content"] == f"Orders: {ROWS_KTOF}\nWhich are unpaid?"
+    assert sent["messages"][0]["content"] == USER_SENT
+    assert_carries(USER_SENT, ROWS)
     assert sent["messages"][1]["content"] == kwargs["messages"][1]["content"]  # tool_use untouched
     tool_result = sent["messages"][2]["content"][0]
     assert tool_result["tool_use_id"] == "toolu_1" and tool_result["content"] == encode(TOOL_RESULT)
@@ -145,9 +155,8 @@ async def test_async_create_stream_and_stream_helper(server: AnthropicStandin) -
     assert helper_text == "streamed via helper" and helper.kaizen.texts_rewritten == 3
     assert stream.kaizen.saved_tokens == message.kaizen.saved_tokens > 0
     assert len(server.requests) == 3
-    assert all(
-        r.json["messages"][0]["content"].startswith(f"Orders: {ROWS_KTOF}") for r in server.requests
-    )
+    assert [r.json["messages"][0]["content"] for r in server.requests] == [USER_SENT] * 3
+    assert all(r.json["system"] == sent_text(SYSTEM_TEXT) for r in server.requests)
 
 
 def test_sync_stream_helper(server: AnthropicStandin) -> None:
@@ -254,7 +263,7 @@ def test_count_tokens_sees_the_compressed_prompt(server: AnthropicStandin) -> No
         client.messages.count_tokens(model="claude-haiku-4-5", messages=_kwargs()["messages"])
     sent = server.requests[-1]
     assert sent.path == "/v1/messages/count_tokens"
-    assert sent.json["messages"][0]["content"].startswith(f"Orders: {ROWS_KTOF}")
+    assert sent.json["messages"][0]["content"] == USER_SENT
 
 
 @pytest.mark.vcr
@@ -268,5 +277,6 @@ def test_cassette_messages_roundtrip(server: AnthropicStandin, vcr: Any) -> None
     message = client.messages.create(**_kwargs())
     assert message.kaizen.decoded == {"unpaid": [1, 3, 5]}
     sent = json.loads(vcr.requests[0].body)
-    assert sent["messages"][0]["content"] == f"Orders: {ROWS_KTOF}\nWhich are unpaid?"
+    assert sent["messages"][0]["content"] == USER_SENT
+    assert_carries(sent["messages"][0]["content"], ROWS)
     assert vcr.play_count == 1 or vcr.dirty

@@ -26,10 +26,16 @@ from kaizen_core.providers import (
 
 from tests.standins.gemini_server import GeminiStandin
 
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .providers_expected import assert_carries, sent_text
+except ImportError:
+    from providers_expected import assert_carries, sent_text  # type: ignore[no-redef]
+
 ROWS = {
     "flights": [{"code": f"KZ{i}", "from": "BER", "to": "LIS", "seats": 10 + i} for i in range(6)]
 }
-ROWS_KTOF = encode(ROWS)
+USER_TEXT = f"Flights: {json.dumps(ROWS)}\nWhich has most seats?"
+USER_SENT = sent_text(USER_TEXT)  # the engine's rewrite: the table on lines of its own
 WEATHER = {"forecast": [{"day": d, "temp": 20 + i} for i, d in enumerate(["mon", "tue", "wed"])]}
 MODEL = "gemini-2.5-flash"
 
@@ -63,7 +69,7 @@ def _contents() -> list[Any]:
     return [
         types.Content(
             role="user",
-            parts=[types.Part(text=f"Flights: {json.dumps(ROWS)}\nWhich has most seats?")],
+            parts=[types.Part(text=USER_TEXT)],
         ),
         types.Content(
             role="model",
@@ -81,7 +87,8 @@ def _contents() -> list[Any]:
 def test_sync_generate_content_per_part(server: GeminiStandin) -> None:
     client = wrap(_client(server))
     contents = _contents()
-    system = f"Columns: {json.dumps({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
+    columns = {"cols": [{"n": "code"}, {"n": "seats"}]}
+    system = f"Columns: {json.dumps(columns)}"
 
     response = client.models.generate_content(
         model=MODEL, contents=contents, config={"system_instruction": system}
@@ -90,17 +97,16 @@ def test_sync_generate_content_per_part(server: GeminiStandin) -> None:
     sent = server.requests[-1].json
     assert server.requests[-1].path.endswith(f"/models/{MODEL}:generateContent")
     assert [c["role"] for c in sent["contents"]] == ["user", "model", "user"]
-    assert sent["contents"][0]["parts"][0]["text"] == f"Flights: {ROWS_KTOF}\nWhich has most seats?"
+    assert sent["contents"][0]["parts"][0]["text"] == USER_SENT
+    assert_carries(USER_SENT, ROWS)
     assert sent["contents"][1]["parts"][0]["functionCall"] == {
         "name": "weather",
         "args": {"city": "LIS"},
     }
     function_response = sent["contents"][2]["parts"][0]["functionResponse"]
     assert function_response == {"name": "weather", "response": {"output": encode(WEATHER)}}
-    assert (
-        sent["systemInstruction"]["parts"][0]["text"]
-        == f"Columns: {encode({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
-    )
+    assert sent["systemInstruction"]["parts"][0]["text"] == sent_text(system)
+    assert_carries(sent["systemInstruction"]["parts"][0]["text"], columns)
     assert contents[2]["parts"][0]["function_response"]["response"] == WEATHER  # not mutated
     assert isinstance(response, types.GenerateContentResponse) and response.text == "ok"
     info = kaizen_info(response)
@@ -119,8 +125,13 @@ def test_plain_string_contents_and_config_object(server: GeminiStandin) -> None:
         model=MODEL, contents=f"Flights: {json.dumps(ROWS)}", config=config
     )
     sent = server.requests[-1].json
-    assert sent["contents"] == [{"role": "user", "parts": [{"text": f"Flights: {ROWS_KTOF}"}]}]
-    assert sent["systemInstruction"]["parts"][0]["text"] == f"Be brief. {encode(schema)}"
+    flights = sent_text(f"Flights: {json.dumps(ROWS)}")
+    assert sent["contents"] == [{"role": "user", "parts": [{"text": flights}]}]
+    assert_carries(flights, ROWS)
+    assert sent["systemInstruction"]["parts"][0]["text"] == sent_text(
+        f"Be brief. {json.dumps(schema)}"
+    )
+    assert_carries(sent["systemInstruction"]["parts"][0]["text"], schema)
     assert (
         config.system_instruction == f"Be brief. {json.dumps(schema)}"
     )  # the caller's config is untouched
@@ -147,10 +158,7 @@ async def test_async_generate_and_stream(server: GeminiStandin) -> None:
     text = "".join([chunk.text async for chunk in stream])
     assert response.text == "async answer" and text == "async streamed answer"
     assert response.kaizen.saved_tokens == stream.kaizen.saved_tokens > 0
-    assert all(
-        r.json["contents"][0]["parts"][0]["text"].startswith(f"Flights: {ROWS_KTOF}")
-        for r in server.requests
-    )
+    assert [r.json["contents"][0]["parts"][0]["text"] for r in server.requests] == [USER_SENT] * 2
 
 
 def test_wrapping_the_aio_side_alone(server: GeminiStandin) -> None:
@@ -212,7 +220,8 @@ def test_cassette_generate_content_roundtrip(server: GeminiStandin, vcr: Any) ->
     response = client.models.generate_content(model=MODEL, contents=_contents())
     assert response.kaizen.decoded == {"best": "KZ5", "seats": 15}
     sent = json.loads(vcr.requests[0].body)
-    assert sent["contents"][0]["parts"][0]["text"] == f"Flights: {ROWS_KTOF}\nWhich has most seats?"
+    assert sent["contents"][0]["parts"][0]["text"] == USER_SENT
+    assert_carries(sent["contents"][0]["parts"][0]["text"], ROWS)
     assert vcr.play_count == 1 or vcr.dirty
 
 
@@ -225,5 +234,7 @@ async def test_cassette_async_stream_roundtrip(server: GeminiStandin, vcr: Any) 
     text = "".join([chunk.text async for chunk in stream])
     assert text == "KZ5 has the most seats" and stream.kaizen.texts_rewritten == 2
     sent = json.loads(vcr.requests[0].body)
-    assert sent["contents"][2]["parts"][0]["functionResponse"]["response"] == {"output": encode(WEATHER)}
+    assert sent["contents"][2]["parts"][0]["functionResponse"]["response"] == {
+        "output": encode(WEATHER)
+    }
     assert vcr.play_count == 1 or vcr.dirty

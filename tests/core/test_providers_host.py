@@ -19,17 +19,21 @@ import openai
 import pytest
 from google import genai
 from kaizen_core import KaizenAuthenticationError
-from kaizen_core.engine import encode
 from kaizen_core.providers import wrap
 
 from tests.standins.anthropic_server import AnthropicStandin
 from tests.standins.gemini_server import GeminiStandin
 from tests.standins.openai_server import OpenAIStandIn
 
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .providers_expected import assert_carries, sent_text
+except ImportError:
+    from providers_expected import assert_carries, sent_text  # type: ignore[no-redef]
+
 KEY = "providers-host-key"
 ROWS = {"items": [{"id": i, "label": f"item {i}", "ok": i % 3 == 0} for i in range(7)]}
 PROMPT = f"Summarise: {json.dumps(ROWS)} thanks"
-EXPECTED = f"Summarise: {encode(ROWS)} thanks"
+EXPECTED = sent_text(PROMPT)  # what the in-process engine writes
 MESSAGES = [{"role": "system", "content": "plain"}, {"role": "user", "content": PROMPT}]
 
 
@@ -94,6 +98,7 @@ async def test_without_environment_compression_stays_in_process(
     assert [body["messages"][1]["content"] for body in openai_server.chat_requests] == [
         EXPECTED
     ] * 2
+    assert_carries(EXPECTED, ROWS)
     assert kaizen_urls == []
 
 

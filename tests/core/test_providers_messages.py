@@ -21,6 +21,11 @@ from kaizen_core.providers._messages import (
     rewrite_openai_responses,
 )
 
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .providers_expected import assert_carries, sent_text
+except ImportError:
+    from providers_expected import assert_carries, sent_text  # type: ignore[no-redef]
+
 
 class Recorder:
     """A rewrite callback that upper-cases texts holding ``{`` and records (role, text)."""
@@ -185,14 +190,36 @@ def test_call_run_keeps_only_shorter_rewrites_and_counts_them() -> None:
             ]
         },
     )
-    assert out["messages"][0]["content"] == f"data: {encode(json.loads(table))}"
+    assert out["messages"][0]["content"] == sent_text(f"data: {table}")
+    assert_carries(out["messages"][0]["content"], json.loads(table))
     assert (
         out["messages"][1]["content"] == 'tiny: ["a b"]'
     )  # "[1]: a b" is not shorter than ["a b"]
     info = run.info
     assert (info.texts_seen, info.texts_rewritten, info.json_blocks) == (2, 1, 1)
     assert info.original_chars == len(f"data: {table}") and info.saved_chars > 0
+    assert info.compressed_chars == len(out["messages"][0]["content"])  # newlines counted
     assert 0 < info.reduction_ratio < 1 and info.as_dict()["saved_tokens"] == info.saved_tokens
+
+
+def test_a_rewrite_its_own_lines_make_no_shorter_is_sent_as_written() -> None:
+    """A multi-line KTOF gets lines of its own; when those newlines eat the saving, the
+    text goes out as the caller wrote it and counts as not rewritten."""
+    value = {"a": {"b": {"c": {"d": "e"}}}}
+    block = json.dumps(value, separators=(",", ":"))
+    ktof = encode(value)
+    assert "\n" in ktof and len(ktof) == len(block) - 2  # shorter inline, by two characters
+    between = f"see {block} here"  # a newline before and one after: no longer shorter
+    run = _run()
+    out = run.rewrite(
+        rewrite_openai_chat,
+        {"messages": [{"role": "user", "content": between}, {"role": "tool", "content": block}]},
+    )
+    assert out["messages"][0]["content"] == between
+    assert out["messages"][1]["content"] == ktof  # alone on its lines: still two shorter
+    info = run.info
+    assert (info.texts_seen, info.texts_rewritten, info.json_blocks) == (2, 1, 1)
+    assert (info.original_chars, info.compressed_chars) == (len(block), len(ktof))
 
 
 def test_roles_option_limits_what_is_compressed() -> None:

@@ -30,13 +30,19 @@ from tests.standins import openai_server
 from tests.standins.anthropic_server import has_ktof, looks_like_raw_json
 from tests.standins.openai_server import OpenAIStandIn, Reply
 
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .providers_expected import assert_carries, sent_text
+except ImportError:
+    from providers_expected import assert_carries, sent_text  # type: ignore[no-redef]
+
 ROWS = {
     "users": [
         {"id": i, "name": f"user{i}", "role": "admin" if i % 2 else "viewer"} for i in range(6)
     ]
 }
 ROWS_JSON = json.dumps(ROWS)
-ROWS_KTOF = encode(ROWS)
+USER_TEXT = f"Rows: {ROWS_JSON}\nWho are the admins?"
+USER_SENT = sent_text(USER_TEXT)  # the engine's rewrite: the table on lines of its own
 TOOL_RESULT = [{"sku": f"A{i}", "qty": i, "price": 9.5 + i} for i in range(5)]
 
 
@@ -162,7 +168,7 @@ def vcr_cassette_dir() -> str:
 def _messages() -> list[dict[str, Any]]:
     return [
         {"role": "system", "content": "You answer about the rows."},
-        {"role": "user", "content": f"Rows: {ROWS_JSON}\nWho are the admins?"},
+        {"role": "user", "content": USER_TEXT},
         {
             "role": "assistant",
             "content": None,
@@ -189,7 +195,9 @@ def test_sync_chat_sends_ktof_per_message_and_keeps_roles(server: OpenAIStandIn)
     sent = server.chat_requests[-1]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool"]
     assert sent[0]["content"] == "You answer about the rows."
-    assert sent[1]["content"] == f"Rows: {ROWS_KTOF}\nWho are the admins?"
+    assert sent[1]["content"] == USER_SENT
+    assert_carries(sent[1]["content"], ROWS)
+    assert sent[1]["content"].startswith("Rows:") and sent[1]["content"].endswith("admins?")
     assert sent[2]["tool_calls"] == messages[2]["tool_calls"]  # the model's call: untouched JSON
     assert sent[3]["content"] == encode(TOOL_RESULT) and sent[3]["tool_call_id"] == "call_1"
     assert json.dumps(messages) == snapshot  # the caller's list is not mutated
@@ -216,9 +224,7 @@ async def test_async_chat_and_stream_pass_through(server: OpenAIStandIn) -> None
         == "streamed answer here"
     )
     assert stream.kaizen.saved_tokens == completion.kaizen.saved_tokens > 0
-    assert all(
-        r["messages"][1]["content"].startswith(f"Rows: {ROWS_KTOF}") for r in server.chat_requests
-    )
+    assert [r["messages"][1]["content"] for r in server.chat_requests] == [USER_SENT] * 2
 
 
 def test_sync_stream_helper_is_wrapped(server: OpenAIStandIn) -> None:
@@ -266,7 +272,7 @@ def test_with_options_and_other_attributes(server: OpenAIStandIn) -> None:
     assert client.chat.completions.create.__doc__ == raw.chat.completions.create.__doc__
     tuned = client.with_options(timeout=5)
     tuned.chat.completions.create(model="gpt-4o", messages=_messages())
-    assert server.chat_requests[-1]["messages"][1]["content"].startswith(f"Rows: {ROWS_KTOF}")
+    assert server.chat_requests[-1]["messages"][1]["content"] == USER_SENT
 
 
 # -- responses -----------------------------------------------------------------------------------
@@ -278,9 +284,11 @@ def test_responses_create_compresses_instructions_input_and_tool_outputs(
         decode_response=True,
     )
     server.enqueue(encode({"ok": [1, 2]}))
+    schema = {"fields": [{"n": "a"}, {"n": "b"}]}
+    instructions = f"Schema example: {json.dumps(schema)}"
     response = client.responses.create(
         model="gpt-4o",
-        instructions=f"Schema example: {json.dumps({'fields': [{'n': 'a'}, {'n': 'b'}]})}",
+        instructions=instructions,
         input=[
             {"role": "user", "content": [{"type": "input_text", "text": f"Rows: {ROWS_JSON}"}]},
             {
@@ -294,8 +302,11 @@ def test_responses_create_compresses_instructions_input_and_tool_outputs(
     )
     body = server.requests[-1].body
     assert server.requests[-1].path == "/v1/responses"
-    assert body["instructions"] == f"Schema example: {encode({'fields': [{'n': 'a'}, {'n': 'b'}]})}"
-    assert body["input"][0]["content"][0]["text"] == f"Rows: {ROWS_KTOF}"
+    assert body["instructions"] == sent_text(instructions)
+    assert_carries(body["instructions"], schema)
+    assert body["input"][0]["content"][0]["text"] == sent_text(f"Rows: {ROWS_JSON}")
+    assert_carries(body["input"][0]["content"][0]["text"], ROWS)
+    assert body["input"][0]["role"] == "user"
     assert body["input"][1]["arguments"] == '{"sku": "A1"}'
     assert body["input"][2]["output"] == encode(TOOL_RESULT)
     assert response.output_text == encode({"ok": [1, 2]})
@@ -305,7 +316,9 @@ def test_responses_create_compresses_instructions_input_and_tool_outputs(
 async def test_async_responses_create(server: OpenAIStandIn) -> None:
     client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
     response = await client.responses.create(model="gpt-4o", input=f"Rows: {ROWS_JSON}")
-    assert server.requests[-1].body["input"] == f"Rows: {ROWS_KTOF}"
+    sent = server.requests[-1].body["input"]
+    assert sent == sent_text(f"Rows: {ROWS_JSON}")
+    assert_carries(sent, ROWS)
     assert response.kaizen.saved_tokens > 0
 
 
@@ -387,5 +400,6 @@ async def test_cassette_chat_roundtrip(server: OpenAIStandIn, vcr: Any) -> None:
     completion = await client.chat.completions.create(model="gpt-4o", messages=_messages())
     assert completion.kaizen.decoded == {"admins": ["user1", "user3", "user5"]}
     sent = json.loads(vcr.requests[0].body)
-    assert sent["messages"][1]["content"] == f"Rows: {ROWS_KTOF}\nWho are the admins?"
+    assert sent["messages"][1]["content"] == USER_SENT
+    assert_carries(sent["messages"][1]["content"], ROWS)
     assert vcr.play_count == 1 or vcr.dirty  # replayed from the cassette, or just recorded

@@ -14,15 +14,19 @@ import anthropic
 import openai
 import pytest
 from kaizen_core import KaizenClient, KaizenSyncClient
-from kaizen_core.engine import encode
 from kaizen_core.providers import wrap
 
 from tests.standins.anthropic_server import AnthropicStandin
 from tests.standins.openai_server import OpenAIStandIn
 
+try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
+    from .providers_expected import assert_carries, sent_text
+except ImportError:
+    from providers_expected import assert_carries, sent_text  # type: ignore[no-redef]
+
 ROWS = {"items": [{"id": i, "label": f"item {i}", "ok": i % 3 == 0} for i in range(7)]}
 PROMPT = f"Summarise: {json.dumps(ROWS)} thanks"
-EXPECTED = f"Summarise: {encode(ROWS)} thanks"
+EXPECTED = sent_text(PROMPT)  # what the in-process engine writes
 
 
 @pytest.fixture
@@ -56,6 +60,7 @@ async def test_async_openai_through_kaizen_serve(
         == [[{"role": "system", "content": "plain"}, {"role": "user", "content": EXPECTED}]] * 3
     )
     assert all(r.kaizen.json_blocks == 1 and r.kaizen.saved_tokens > 0 for r in results)
+    assert_carries(EXPECTED, ROWS)
 
 
 def test_sync_anthropic_through_kaizen_serve(
