@@ -105,7 +105,7 @@ def test_prose_after_a_table_gets_its_own_line() -> None:
     table = encode(SHIPMENTS)
     assert rewritten == f"Parcels: \n{table}\n All north parcels arrive Monday."
     assert rewritten.splitlines()[-2] == "  P8,3.25,south"
-    assert replacement["encoded_length"] == len(table)
+    assert replacement["encoded_length"] == len(table) + 2  # the newlines around it
     assert replacement["end_offset"] == text.index(" All")
 
 

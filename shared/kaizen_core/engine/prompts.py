@@ -85,7 +85,8 @@ def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict
     ``start_offset``/``end_offset`` (in the original text), ``original_length``,
     ``encoded_length``, ``original_preview`` and ``encoded_preview`` (80 characters).
     A block whose encoding (with the newlines that put a multi-line rewrite on lines of
-    its own) is not shorter than its original text is left as it is.
+    its own, which ``encoded_length`` counts) is not shorter than its original text is left
+    as it is.
 
     Raises:
         KTOFOptionError: an encode option cannot be honoured.
@@ -107,7 +108,7 @@ def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict
                 "start_offset": start,
                 "end_offset": end,
                 "original_length": len(original),
-                "encoded_length": len(encoded),
+                "encoded_length": len(before) + len(encoded) + len(after),
                 "original_preview": original[:_PREVIEW],
                 "encoded_preview": encoded[:_PREVIEW],
             }
