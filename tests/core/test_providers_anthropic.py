@@ -35,6 +35,7 @@ ROWS = {
 }
 TOOL_RESULT = {"stock": [{"sku": f"A{i}", "qty": i} for i in range(4)]}
 SYSTEM_SCHEMA = {"columns": [{"name": "id", "type": "int"}, {"name": "item", "type": "str"}]}
+API_KEY = "sk-ant-test"
 SYSTEM_TEXT = f"You read order tables. Columns: {json.dumps(SYSTEM_SCHEMA)}"
 USER_TEXT = f"Orders: {json.dumps(ROWS)}\nWhich are unpaid?"
 USER_SENT = sent_text(USER_TEXT)  # the engine's rewrite: the table on lines of its own
@@ -96,9 +97,7 @@ def _kwargs() -> dict[str, Any]:
 
 
 def test_sync_messages_keep_system_roles_and_tool_use(server: AnthropicStandin) -> None:
-    client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
-    )
+    client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     kwargs = _kwargs()
     snapshot = json.dumps(kwargs)
 
@@ -122,9 +121,7 @@ def test_sync_messages_keep_system_roles_and_tool_use(server: AnthropicStandin) 
 
 
 def test_system_as_text_blocks(server: AnthropicStandin) -> None:
-    client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
-    )
+    client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     kwargs = _kwargs()
     kwargs["system"] = [
         {"type": "text", "text": json.dumps(SYSTEM_SCHEMA), "cache_control": {"type": "ephemeral"}}
@@ -138,7 +135,7 @@ def test_system_as_text_blocks(server: AnthropicStandin) -> None:
 
 async def test_async_create_stream_and_stream_helper(server: AnthropicStandin) -> None:
     client = wrap(
-        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+        anthropic.AsyncAnthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
     )
     server.answers.extend(["plain answer", "streamed via create", "streamed via helper"])
 
@@ -160,9 +157,7 @@ async def test_async_create_stream_and_stream_helper(server: AnthropicStandin) -
 
 
 def test_sync_stream_helper(server: AnthropicStandin) -> None:
-    client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
-    )
+    client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     server.answers.append("helper text")
     with client.messages.stream(**_kwargs()) as stream:
         assert stream.get_final_text() == "helper text"
@@ -171,7 +166,7 @@ def test_sync_stream_helper(server: AnthropicStandin) -> None:
 
 def test_decode_response(server: AnthropicStandin) -> None:
     client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0),
+        anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0),
         decode_response=True,
     )
     server.answers.extend(
@@ -184,9 +179,7 @@ def test_decode_response(server: AnthropicStandin) -> None:
 
 def test_rate_limit_with_retry_hint_and_request_id(server: AnthropicStandin) -> None:
     server.fail_next(429, "slow down", retry_after="12")
-    client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
-    )
+    client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         client.messages.create(**_kwargs())
     error = caught.value
@@ -201,7 +194,7 @@ async def test_async_rate_limit_after_counted_vendor_retry(server: AnthropicStan
     server.fail_next(429, retry_after="0")
     server.fail_next(429, retry_after="3")
     client = wrap(
-        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=1)
+        anthropic.AsyncAnthropic(api_key=API_KEY, base_url=server.base_url, max_retries=1)
     )
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         await client.messages.create(**_kwargs())
@@ -211,7 +204,7 @@ async def test_async_rate_limit_after_counted_vendor_retry(server: AnthropicStan
 async def test_stream_helper_maps_errors(server: AnthropicStandin) -> None:
     server.fail_next(529, "overloaded")
     client = wrap(
-        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+        anthropic.AsyncAnthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
     )
     with pytest.raises(KaizenProviderError) as caught:
         async with client.messages.stream(**_kwargs()):
@@ -223,7 +216,7 @@ async def test_errors_in_the_middle_of_a_stream_are_mapped(server: AnthropicStan
     server.fail_next_stream_midway("rate_limit_error", "too fast")
     server.fail_next_stream_midway("overloaded_error", "busy")
     client = wrap(
-        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+        anthropic.AsyncAnthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
     )
     stream = await client.messages.create(**_kwargs(), stream=True)
     with pytest.raises(KaizenProviderRateLimitError) as caught:
@@ -247,7 +240,7 @@ async def test_async_wrapper_runs_calls_concurrently(server: AnthropicStandin) -
     count = 6
     server.expect_concurrent(count)
     client = wrap(
-        anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
+        anthropic.AsyncAnthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
     )
     messages = await asyncio.gather(*(client.messages.create(**_kwargs()) for _ in range(count)))
     assert len(server.requests) == count
@@ -256,9 +249,7 @@ async def test_async_wrapper_runs_calls_concurrently(server: AnthropicStandin) -
 
 def test_count_tokens_sees_the_compressed_prompt(server: AnthropicStandin) -> None:
     server.require_ktof = False
-    client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0)
-    )
+    client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     with pytest.raises(KaizenProviderError):  # the stand-in has no count_tokens route: 404
         client.messages.count_tokens(model="claude-haiku-4-5", messages=_kwargs()["messages"])
     sent = server.requests[-1]
@@ -271,7 +262,7 @@ def test_cassette_messages_roundtrip(server: AnthropicStandin, vcr: Any) -> None
     """Recorded from the stand-in (``--record-mode=once``), replayed offline afterwards."""
     server.answers.append(encode({"unpaid": [1, 3, 5]}))
     client = wrap(
-        anthropic.Anthropic(api_key="sk-ant-test", base_url=server.base_url, max_retries=0),
+        anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0),
         decode_response=True,
     )
     message = client.messages.create(**_kwargs())
@@ -280,3 +271,8 @@ def test_cassette_messages_roundtrip(server: AnthropicStandin, vcr: Any) -> None
     assert sent["messages"][0]["content"] == USER_SENT
     assert_carries(sent["messages"][0]["content"], ROWS)
     assert vcr.play_count == 1 or vcr.dirty
+
+
+def test_cassettes_hold_no_api_key(vcr_cassette_dir: str) -> None:
+    cassettes = [path.read_text() for path in Path(vcr_cassette_dir).glob("*.yaml")]
+    assert len(cassettes) == 1 and not any(API_KEY in text for text in cassettes)

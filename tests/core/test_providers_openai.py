@@ -43,6 +43,7 @@ ROWS = {
 ROWS_JSON = json.dumps(ROWS)
 USER_TEXT = f"Rows: {ROWS_JSON}\nWho are the admins?"
 USER_SENT = sent_text(USER_TEXT)  # the engine's rewrite: the table on lines of its own
+API_KEY = "sk-test"
 TOOL_RESULT = [{"sku": f"A{i}", "qty": i, "price": 9.5 + i} for i in range(5)]
 
 
@@ -186,7 +187,7 @@ def _messages() -> list[dict[str, Any]]:
 
 # -- chat.completions ----------------------------------------------------------------------------
 def test_sync_chat_sends_ktof_per_message_and_keeps_roles(server: OpenAIStandIn) -> None:
-    client = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     messages = _messages()
     snapshot = json.dumps(messages)
 
@@ -210,7 +211,7 @@ def test_sync_chat_sends_ktof_per_message_and_keeps_roles(server: OpenAIStandIn)
 
 
 async def test_async_chat_and_stream_pass_through(server: OpenAIStandIn) -> None:
-    client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     server.enqueue("first", "streamed answer here")
 
     completion = await client.chat.completions.create(model="gpt-4o", messages=_messages())
@@ -228,7 +229,7 @@ async def test_async_chat_and_stream_pass_through(server: OpenAIStandIn) -> None
 
 
 def test_sync_stream_helper_is_wrapped(server: OpenAIStandIn) -> None:
-    client = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     server.enqueue("helper answer")
     with client.chat.completions.stream(model="gpt-4o", messages=_messages()) as stream:
         final = stream.get_final_completion()
@@ -240,9 +241,9 @@ def test_sync_stream_helper_is_wrapped(server: OpenAIStandIn) -> None:
 def test_decode_response_is_opt_in(server: OpenAIStandIn) -> None:
     answer = encode({"admins": [{"id": 1, "name": "user1"}, {"id": 3, "name": "user3"}]})
     server.enqueue(answer, answer)
-    plain = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    plain = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     decoding = wrap(
-        openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0),
+        openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0),
         decode_response=True,
     )
 
@@ -256,7 +257,7 @@ def test_decode_response_is_opt_in(server: OpenAIStandIn) -> None:
 
 def test_text_without_json_is_sent_unchanged(server: OpenAIStandIn) -> None:
     server.responder = None
-    client = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     messages = [{"role": "user", "content": "Say [hello] to {everyone} please"}]
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     assert server.chat_requests[-1]["messages"] == messages
@@ -264,11 +265,11 @@ def test_text_without_json_is_sent_unchanged(server: OpenAIStandIn) -> None:
 
 
 def test_with_options_and_other_attributes(server: OpenAIStandIn) -> None:
-    raw = openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0)
+    raw = openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
     client = wrap(raw)
     assert unwrap(client) is raw and isinstance(client, openai.OpenAI)
     assert unwrap(wrap(client, decode_response=True)) is raw  # re-wrapping does not stack
-    assert client.api_key == "sk-test" and client.models is raw.models
+    assert client.api_key == API_KEY and client.models is raw.models
     assert client.chat.completions.create.__doc__ == raw.chat.completions.create.__doc__
     tuned = client.with_options(timeout=5)
     tuned.chat.completions.create(model="gpt-4o", messages=_messages())
@@ -280,7 +281,7 @@ def test_responses_create_compresses_instructions_input_and_tool_outputs(
     server: OpenAIStandIn,
 ) -> None:
     client = wrap(
-        openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0),
+        openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0),
         decode_response=True,
     )
     server.enqueue(encode({"ok": [1, 2]}))
@@ -314,7 +315,7 @@ def test_responses_create_compresses_instructions_input_and_tool_outputs(
 
 
 async def test_async_responses_create(server: OpenAIStandIn) -> None:
-    client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     response = await client.responses.create(model="gpt-4o", input=f"Rows: {ROWS_JSON}")
     sent = server.requests[-1].body["input"]
     assert sent == sent_text(f"Rows: {ROWS_JSON}")
@@ -325,7 +326,7 @@ async def test_async_responses_create(server: OpenAIStandIn) -> None:
 # -- errors --------------------------------------------------------------------------------------
 def test_rate_limit_maps_to_kaizen_error_with_retry_hint(server: OpenAIStandIn) -> None:
     server.enqueue(Reply(status=429, headers={"retry-after": "7", "x-request-id": "req_limit"}))
-    client = wrap(openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=_messages())
     error = caught.value
@@ -340,7 +341,7 @@ async def test_vendor_retries_are_counted_before_the_error_surfaces(server: Open
         Reply(status=429, headers={"retry-after-ms": "10"}),
         Reply(status=429, headers={"retry-after-ms": "1500"}),
     )
-    client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=1))
+    client = wrap(openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=1))
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         await client.chat.completions.create(model="gpt-4o", messages=_messages())
     assert len(server.chat_requests) == 2  # the SDK's own retry ran once, then gave up
@@ -348,7 +349,7 @@ async def test_vendor_retries_are_counted_before_the_error_surfaces(server: Open
 
 
 def test_server_refusal_maps_to_provider_error(server: OpenAIStandIn) -> None:
-    raw = openai.OpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0)
+    raw = openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
     with pytest.raises(openai.BadRequestError):  # unwrapped: raw JSON reaches the guard
         raw.chat.completions.create(model="gpt-4o", messages=_messages())
     with pytest.raises(KaizenProviderError) as caught:
@@ -359,7 +360,7 @@ def test_server_refusal_maps_to_provider_error(server: OpenAIStandIn) -> None:
 
 
 def test_connection_failure_maps_without_status() -> None:
-    client = wrap(openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1", max_retries=0))
+    client = wrap(openai.OpenAI(api_key=API_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0))
     with pytest.raises(KaizenProviderError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code is None
@@ -377,7 +378,7 @@ async def test_async_wrapper_runs_calls_concurrently(server: OpenAIStandIn) -> N
         return ktof_guard(body)
 
     server.responder = wait_for_all
-    client = wrap(openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0))
+    client = wrap(openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     results = await asyncio.gather(
         *(
             client.chat.completions.create(model="gpt-4o", messages=_messages())
@@ -394,7 +395,7 @@ async def test_cassette_chat_roundtrip(server: OpenAIStandIn, vcr: Any) -> None:
     """Recorded from the stand-in (``--record-mode=once``), replayed offline afterwards."""
     server.enqueue(encode({"admins": ["user1", "user3", "user5"]}))
     client = wrap(
-        openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0),
+        openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0),
         decode_response=True,
     )
     completion = await client.chat.completions.create(model="gpt-4o", messages=_messages())
@@ -403,3 +404,8 @@ async def test_cassette_chat_roundtrip(server: OpenAIStandIn, vcr: Any) -> None:
     assert sent["messages"][1]["content"] == USER_SENT
     assert_carries(sent["messages"][1]["content"], ROWS)
     assert vcr.play_count == 1 or vcr.dirty  # replayed from the cassette, or just recorded
+
+
+def test_cassettes_hold_no_api_key(vcr_cassette_dir: str) -> None:
+    cassettes = [path.read_text() for path in Path(vcr_cassette_dir).glob("*.yaml")]
+    assert len(cassettes) == 1 and not any(API_KEY in text for text in cassettes)
