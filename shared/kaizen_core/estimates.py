@@ -9,6 +9,8 @@ encodings, a labelled estimate otherwise). :func:`estimate_cost` prices a token 
 
 from __future__ import annotations
 
+import re
+
 import threading
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,9 +62,17 @@ def register_price(model: str, input_per_million: float, output_per_million: flo
         PRICES[model.strip().lower()] = ModelPrice(float(input_per_million), float(output))
 
 
+#: What may follow a priced name and still be the same model: a snapshot date or number,
+#: ``-latest``, or a provider's ``@version`` / ``:tag``.
+_SNAPSHOT = re.compile(r"-\d[\d-]*|-latest|[@:].*")
+
+
 def price_for(model: str) -> ModelPrice:
-    """The price of ``model``: an exact entry, else the longest entry the name starts with
-    (``gpt-4o-2024-08-06`` -> ``gpt-4o``). Raises ``KeyError`` for unknown models."""
+    """The price of ``model``: an exact entry, else the longest entry of which the name is a
+    dated snapshot or alias (``gpt-4o-2024-08-06``, ``claude-sonnet-4-20250514``,
+    ``claude-3-5-sonnet-latest``, ``name@version``, ``name:tag``). Another variant
+    (``o3-mini``, ``gpt-4-32k``) is a different model with its own price: ``KeyError``
+    until :func:`register_price` adds it."""
     name = model.strip().lower()
     for prefix in ("openai/", "anthropic/", "google/", "models/"):
         name = name.removeprefix(prefix)
@@ -70,7 +80,9 @@ def price_for(model: str) -> ModelPrice:
         table = dict(PRICES)
     if name in table:
         return table[name]
-    candidates = [key for key in table if name.startswith(key) and name[len(key) : len(key) + 1] in ("-", "@", ":", ".")]
+    candidates = [
+        key for key in table if name.startswith(key) and _SNAPSHOT.fullmatch(name[len(key) :])
+    ]
     if not candidates:
         raise KeyError(f"no price for model {model!r}; add one with register_price()")
     return table[max(candidates, key=len)]

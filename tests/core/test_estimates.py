@@ -35,6 +35,12 @@ def test_cost_from_the_table() -> None:
     # Dated and provider-prefixed names find their family; the longest prefix wins.
     assert price_for("gpt-4o-2024-08-06") == PRICES["gpt-4o"]
     assert price_for("openai/gpt-4o-mini-2024-07-18") == PRICES["gpt-4o-mini"]
+    assert price_for("claude-sonnet-4-20250514") == PRICES["claude-sonnet-4"]
+    assert price_for("claude-3-5-sonnet-latest") == PRICES["claude-3-5-sonnet"]
+    # a variant is another model with another price, never its family's price in silence
+    for variant in ("o3-mini", "gpt-4-32k", "gpt-4.5-preview"):
+        with pytest.raises(KeyError, match="register_price"):
+            price_for(variant)
     with pytest.raises(KeyError, match="register_price"):
         estimate_cost(10, "my-local-llama")
     with pytest.raises(ValueError):
@@ -44,7 +50,7 @@ def test_cost_from_the_table() -> None:
 def test_users_extend_the_table() -> None:
     register_price("my-local-llama", 0.2, 0.4)
     try:
-        assert estimate_cost(1_000_000, "my-local-llama-8b") == pytest.approx(0.2)
+        assert estimate_cost(1_000_000, "my-local-llama-2025-01-01") == pytest.approx(0.2)
         assert estimate_cost(1_000_000, "My-Local-Llama", kind="output") == pytest.approx(0.4)
     finally:
         PRICES.pop("my-local-llama", None)
