@@ -13,9 +13,8 @@ from kaizen_core.engine import count_tokens, decode, encode
 from kaizen_core.engine.adaptive import clear_cache, render_auto
 from kaizen_core.engine.fast_tables import FAST_ROWS
 
-datasets = pytest.importorskip(
-    "benchmarks.datasets", reason="the benchmark datasets live in the repository's benchmarks/"
-)
+from benchmarks import datasets
+
 
 
 def _exact(a: Any, b: Any) -> bool:
