@@ -316,7 +316,7 @@ def decode_json_or_ktof(text: str, codec: Codec) -> Any:
     if stripped[:1] in ("{", '"') or (stripped[:1] == "[" and not _KTOF_ROOT_ARRAY(stripped)):
         try:
             return json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or too deep for it): read as KTOF
             pass
     return codec.decode(stripped)
 

@@ -127,3 +127,8 @@ def test_stream_error_points_into_the_raw_text() -> None:
         list(kaizen_decode.transform(iter(_chunks(bad, 4))))
     assert caught.value.llm_output == bad
     assert caught.value.line >= 2
+
+
+def test_json_too_deep_for_python_is_read_as_ktof_not_a_recursion_error() -> None:
+    text = "[" * 100_000 + "]" * 100_000
+    assert KaizenDecode().invoke(text) == text  # a KTOF root primitive, as decode() reads it
