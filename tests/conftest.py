@@ -157,7 +157,7 @@ def spec_fixtures_dir() -> Path:
 def vcr_config() -> Dict[str, object]:
     """Never record credentials; match without host/port (servers run on random ports)."""
     return {
-        "filter_headers": ["authorization", "x-api-key", "api-key"],
+        "filter_headers": ["authorization", "x-api-key", "api-key", "x-goog-api-key"],
         "match_on": ["method", "path", "query", "body"],
     }
 

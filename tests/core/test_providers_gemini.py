@@ -62,12 +62,6 @@ def vcr_cassette_dir() -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def vcr_config(vcr_config: dict[str, Any]) -> dict[str, Any]:
-    """The suite's VCR settings, plus the header google-genai sends its API key in."""
-    return {**vcr_config, "filter_headers": [*vcr_config["filter_headers"], "x-goog-api-key"]}
-
-
 def _client(server: GeminiStandin, **http: Any) -> genai.Client:
     return genai.Client(api_key=API_KEY, http_options={"base_url": server.base_url, **http})
 
