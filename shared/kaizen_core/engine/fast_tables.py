@@ -44,47 +44,49 @@ __all__ = ["FAST_ROWS", "FastAutoEncoder", "NotFast", "has_candidate", "prepare"
 
 FAST_ROWS = 32
 
-_NOT_BARE = r"(?!(?:true|false|null|[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\")"
+# Lookahead: the token does not read as true/false/null or a number (possessive: no backtracking).
+_NOT_BARE = r'(?!(?>true|false|null|[+-]?+[0-9]++(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+)")'
+_NO_OUTER_SPACE_END = r"(?<![ \t])"
 
 
 def _cell_class(delimiter: str, extra: str = "") -> str:
     return '[^"\\\\\\[\\]{}' + re.escape(delimiter) + extra + "]"
 
 
-def _bare_pattern(inner: str, edge: str, first_edge: str) -> str:
-    """One or more ``inner`` characters, not starting with ``first_edge`` nor ending with ``edge``."""
-    return f"{first_edge}(?:{inner}*{edge})?"
+def _bare(characters: str, not_first: str = "") -> str:
+    """One or more ``characters``, neither starting nor ending with a space or tab (nor starting
+    with one of ``not_first``), consumed possessively."""
+    return f"(?![ \\t{not_first}]){characters}++{_NO_OUTER_SPACE_END}"
 
 
 _RELAX: dict[tuple[str, bool], re.Pattern[str]] = {}
 
 
 def _relax_pattern(delimiter: str, keyed: bool) -> re.Pattern[str]:
-    """Alternatives: (1) a bare-able first token of a line, (2) a bare-able later cell, (3) any
-    other quoted token (kept). Tokens are consumed left to right, so each alternative starts at
-    an opening quote."""
+    """The pattern :meth:`FastAutoEncoder._render` splits ``etoon``'s rows with.
+
+    Every match starts at an opening quote (a literal prefix, so the scan jumps from quote to
+    quote) and consumes one quoted token; tokens are consumed left to right. Its groups are
+    (1) a first token of a line that adaptive quoting leaves bare, without its quotes, (2) such
+    a later cell, or (3) the opening quote, captured by a lookbehind, and (4) the rest of any
+    other quoted token, so joining the groups keeps it as it is.
+    """
     pattern = _RELAX.get((delimiter, keyed))
     if pattern is not None:
         return pattern
-    cell = _cell_class(delimiter)
-    cell_edge = _cell_class(delimiter, " \\t")
-    later = _NOT_BARE + _bare_pattern(cell, cell_edge, cell_edge)
+    later = _NOT_BARE + _bare(_cell_class(delimiter))
     if keyed:
         # adaptive keys: not empty, no outer whitespace, not starting with - # or a BOM, none of
         # : " \ [ ] { } , | ? or control characters (escaped, so excluded with the backslash)
-        key = '[^:"\\\\\\[\\]{},|?\\x7f]'
-        key_edge = '[^:"\\\\\\[\\]{},|?\\x7f \\t]'
-        key_first = '[^:"\\\\\\[\\]{},|?\\x7f \\t#\\-\\ufeff]'
-        first = f'"(?<=\\n  ")({_bare_pattern(key, key_edge, key_first)})"(?=: )'
-        later_start = f'"(?:(?<={re.escape(delimiter)}")|(?<=: "))'
+        key = _bare('[^:"\\\\\\[\\]{},|?\\x7f]', "#\\-\\ufeff")
+        first = f'(?<=\\n  ")({key})"(?=: )'
+        later_start = f'(?:(?<={re.escape(delimiter)}")|(?<=: "))'
     else:
-        first_inner = _cell_class(delimiter, ":")
-        first_edge = _cell_class(delimiter, ": \\t")
-        first_start = _cell_class(delimiter, ": \\t#\\-")
-        first = f'"(?<=\\n  ")({_NOT_BARE}{_bare_pattern(first_inner, first_edge, first_start)})"'
-        later_start = f'"(?<={re.escape(delimiter)}")'
-    # every alternative starts with the literal quote, so the scan jumps from quote to quote
-    pattern = re.compile(f'{first}|{later_start}({later})"|("(?:[^"\\\\]|\\\\.)*")', re.DOTALL)
+        cell = _bare(_cell_class(delimiter, ":"), "#\\-")
+        first = f'(?<=\\n  ")({_NOT_BARE}{cell})"'
+        later_start = f'(?<={re.escape(delimiter)}")'
+    other = '(?<=("))([^"\\\\]*+(?:\\\\.[^"\\\\]*+)*+")'
+    pattern = re.compile(f'"(?:{first}|{later_start}({later})"|{other})', re.DOTALL)
     _RELAX[(delimiter, keyed)] = pattern
     return pattern
 
