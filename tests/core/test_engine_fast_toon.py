@@ -11,13 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import toon_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kaizen_core.engine import decode, encode
 from kaizen_core.engine.codec import encode_toon, normalize
-from kaizen_core.engine.fast_toon import encode_fast_toon, json_bytes
+from kaizen_core.engine.fast_toon import encode_fast_toon, etoon_identical, json_bytes
 
 try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
     from .engine_strategies import JSON_VALUES, same_json
@@ -196,3 +197,34 @@ def test_reindentation(indent: int) -> None:
     text = encode_fast_toon(value, indent=indent, delimiter="\t", length_marker=False)
     assert text == _python_codec(value, indent, "\t", False)
     assert same_json(decode(text, indent=indent), value)
+
+
+@pytest.mark.parametrize(
+    ("value", "differs"),
+    [
+        ([-0.0], True),  # a sign right after the opening bracket
+        ([1e-7], True),
+        ([1e16], True),
+        ({"@id": 1}, True),
+        ([-0.01, -0.0001, "e-mail", "a+b", "a@b", "x#1"], False),
+    ],
+    ids=repr,
+)
+def test_differing_values_are_found(value: Any, differs: bool) -> None:
+    assert etoon_identical(orjson.dumps(value)) is not differs
+
+
+@pytest.mark.parametrize("filler", ["2025-01-0{}", "a@b{}.test", "x+{}", "a#{}$"])
+@pytest.mark.parametrize(
+    ("late", "differs"),
+    [({"n": -0.0}, True), ({"n": 1e-9}, True), ({"n": 2.5e20}, True), ({"n": -1.5}, False)]
+    + [({lead + "key": 1}, True) for lead in "#$@"],
+    ids=repr,
+)
+def test_checks_cover_data_dense_in_the_rare_bytes(filler: str, late: Any, differs: bool) -> None:
+    """Rare bytes are visited one by one while sparse, then the rest is searched at once:
+    a differing value is found after a few, after many sparse and after many dense ones."""
+    for count, spacing in ((5, 0), (40, 0), (3000, 0), (60, 400)):
+        rows = [{"v": filler.format(i) + " " * spacing, "n": i} for i in range(count)]
+        assert etoon_identical(orjson.dumps(rows)), (filler, count)
+        assert etoon_identical(orjson.dumps([*rows, late])) is not differs, (filler, count)
