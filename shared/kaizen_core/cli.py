@@ -141,17 +141,18 @@ def savings(
     models: List[str] = typer.Option(
         DEFAULT_SAVINGS_MODELS, "--model", "-m", help="Model to count tokens for (repeatable)."
     ),
-    output_format: OutputFormat = typer.Option(OutputFormat.toon, "--format", help="toon or auto."),
 ) -> None:
-    """Token counts per model: pretty JSON, compact JSON and KTOF."""
+    """Token counts per model: pretty JSON, compact JSON, TOON and KTOF (adaptive)."""
     data = _parse_json(_read_input(file), str(file))
     pretty = json.dumps(data, ensure_ascii=False, indent=2)
     compact = engine.compact_json(data)
-    table = Table(title=f"Token savings for {file.name} ({output_format.value})")
-    for column in ("model", "pretty JSON", "JSON", "KTOF", "saved vs JSON", "count"):
+    toon = engine.encode(data)
+    table = Table(title=f"Token savings for {file.name}")
+    columns = ("model", "pretty JSON", "JSON", "TOON", "KTOF auto", "saved vs JSON", "count")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("model", "count") else "right")
     for model in models:
-        ktof = engine.encode(data, format=output_format.value, model=model)
+        ktof = engine.encode(data, format="auto", model=model)
         json_tokens = engine.count_tokens(compact, model)
         ktof_tokens = engine.count_tokens(ktof, model).tokens
         saved = json_tokens.tokens - ktof_tokens
@@ -160,6 +161,7 @@ def savings(
             model,
             f"{engine.count_tokens(pretty, model).tokens:,}",
             f"{json_tokens.tokens:,}",
+            f"{engine.count_tokens(toon, model).tokens:,}",
             f"{ktof_tokens:,}",
             f"{saved:,} ({ratio:.1%})",
             "exact" if json_tokens.exact else "estimate",

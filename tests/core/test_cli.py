@@ -105,9 +105,11 @@ def test_savings_table(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     compact = engine.count_tokens(engine.compact_json(rows), "gpt-4o").tokens
-    ktof = engine.count_tokens(engine.encode(rows), "gpt-4o").tokens
+    toon = engine.count_tokens(engine.encode(rows), "gpt-4o").tokens
+    ktof = engine.count_tokens(engine.encode(rows, format="auto", model="gpt-4o"), "gpt-4o").tokens
     gpt_line = next(line for line in result.stdout.splitlines() if "gpt-4o" in line)
-    assert f"{compact:,}" in gpt_line and f"{ktof:,}" in gpt_line and "exact" in gpt_line
+    cells = [cell.strip() for cell in gpt_line.split("│")]
+    assert cells[3:6] == [f"{compact:,}", f"{toon:,}", f"{ktof:,}"] and "exact" in gpt_line
     claude_line = next(line for line in result.stdout.splitlines() if "claude-3-5-sonnet" in line)
     assert "estimate" in claude_line
 
