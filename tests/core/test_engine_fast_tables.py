@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 from unittest.mock import patch
@@ -136,3 +137,54 @@ def test_benchmark_tables_take_the_route(name: str, model: str) -> None:
         text == render_auto(data, indent=2, delimiter=option, length_marker=False)
         for option in (",", "\t")
     )
+
+
+def test_samples_are_a_small_share_of_large_tables() -> None:
+    rows = [{"id": i, "name": f"user {i}", "ok": i % 2 == 0} for i in range(5000)]
+    width = len(json.dumps(rows[:8], separators=(",", ":"))) // 8
+
+    def sample_rows(count: int) -> int:
+        step = fast_tables._sample_step(count, rows[:8], 2048)
+        return count if step is None else len(rows[:count:step])
+
+    assert fast_tables._sample_step(4, rows[:4], 2048) is None  # too few rows to sample
+    assert fast_tables._sample_step(1024 // width, rows[:8], 2048) is None  # 1 KB holds all
+    assert abs(sample_rows(5000) - 2048 // width) <= 1  # capped at sample_chars
+    assert abs(sample_rows(1000) - 1000 // 32) <= 1  # a 32nd of the table, above 1 KB
+    assert abs(sample_rows(200) - 1024 // width) <= 1  # at least 1 KB
+
+
+def test_a_differing_value_outside_the_sample_keeps_the_general_rules() -> None:
+    """Samples only feed token counts; the full table is checked before its text is used."""
+    rows = [{"n": i, "x": f"v{i}"} for i in range(3000)]
+    rows[1] = {"n": -0.0, "x": "v1"}  # etoon writes 0; the sample takes every k-th row from 0
+    value = {"rows": rows}
+    assert (
+        encode_tables_fast(value, indent=2, delimiter=",", length_marker=False, model=None) is None
+    )
+    assert same_json(decode(encode(value, format="auto")), value)
+    assert "-0.0" in encode(value, format="auto")
+
+
+def test_shapes_and_checks_are_worked_out_once_per_table() -> None:
+    value = {"a": [{"k": i, "t": f"2025-01-{i % 28 + 1:02d}"} for i in range(4000)]}
+    calls = {"shape": 0, "check": 0}
+    shape, check = fast_tables._same_keys_in_order, fast_tables.etoon_identical
+
+    def counted_shape(objects: list[Any]) -> Any:
+        calls["shape"] += 1
+        return shape(objects)
+
+    def counted_check(raw: bytes, **options: Any) -> bool:
+        calls["check"] += 1
+        return check(raw, **options)
+
+    with (
+        patch.object(fast_tables, "_same_keys_in_order", counted_shape),
+        patch.object(fast_tables, "etoon_identical", counted_check),
+    ):
+        text = encode_tables_fast(value, indent=2, delimiter=",", length_marker=False, model=None)
+    assert text in {
+        render_auto(value, indent=2, delimiter=option, length_marker=False) for option in ",\t"
+    }
+    assert calls == {"shape": 1, "check": 1}  # two sample renders and one full render

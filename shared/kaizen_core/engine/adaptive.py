@@ -34,11 +34,13 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
    * the tables' rows are rendered by the compiled ``etoon`` encoder and adapted to the
      adaptive renderer's output (its header, relaxed quoting, indentation): byte for byte
      what the Python renderer writes;
-   * the delimiter is chosen on a *sample* of evenly spaced rows per table (about 4 KB of
-     their JSON, 16 to 96 rows), rendered with the requested delimiter, ``,`` and ``\\t``:
-     another delimiter replaces the requested one only when its sample has at least 3 tokens
-     and 0.3% fewer (the full text is not tokenized; a table that small is its own sample
-     and is counted exactly);
+   * the delimiter is chosen on a *sample* of evenly spaced rows per table (about a 32nd of
+     their JSON, between 1 KB and 2 KB, 4 to 96 rows), rendered with the requested delimiter,
+     ``,`` and ``\\t``: another delimiter replaces the requested one only when its sample has
+     at least 3 tokens and 0.3% fewer. Tokenizing costs far more per character than
+     rendering, so the sample is kept to a small share of the table; the full text is
+     rendered once, with the chosen delimiter, and not tokenized (a table too small to
+     sample is its own sample and is counted exactly);
    * compact JSON is not a candidate: the route is taken only when the text is under 75% of
      the tables' JSON characters alone (otherwise the rules above apply in full);
    * these results are not cached (rendering costs less than computing the cache key).
@@ -71,7 +73,7 @@ _CACHE_SIZE = 512
 _CACHE_MAX_CHARS = 65536
 _ALTERNATE_DELIMITERS_FROM = 4096
 _JSON_WORTH_COUNTING = 0.75
-SAMPLE_CHARS = 4096
+SAMPLE_CHARS = 2048
 _SWITCH_MIN_TOKENS = 3
 _SWITCH_MIN_SHARE = 0.003
 
@@ -151,10 +153,10 @@ def _render_fast(
     delimiter: str,
     length_marker: bool,
     sample_chars: int | None,
-    shapes: dict[int, Any],
+    memo: dict[tuple[str, int], Any],
 ) -> FastAutoEncoder | None:
     encoder = FastAutoEncoder(
-        indent, delimiter, length_marker, sample_chars=sample_chars, strict=True, shapes=shapes
+        indent, delimiter, length_marker, sample_chars=sample_chars, strict=True, memo=memo
     )
     try:
         encoder.root(value)
@@ -180,9 +182,9 @@ def encode_tables_fast(
         return None  # the general path raises its own error
     delimiters = [delimiter] + [other for other in (",", "\t") if other != delimiter]
     samples: dict[str, FastAutoEncoder] = {}
-    shapes: dict[int, Any] = {}
+    memo: dict[tuple[str, int], Any] = {}
     for option in delimiters:
-        sample = _render_fast(value, indent, option, length_marker, SAMPLE_CHARS, shapes)
+        sample = _render_fast(value, indent, option, length_marker, SAMPLE_CHARS, memo)
         if sample is None:
             return None
         samples[option] = sample
@@ -194,7 +196,7 @@ def encode_tables_fast(
         saving = counts[delimiter] - counts[best]
         if saving < max(_SWITCH_MIN_TOKENS, _SWITCH_MIN_SHARE * counts[delimiter]):
             best = delimiter
-        full = _render_fast(value, indent, best, length_marker, None, shapes)
+        full = _render_fast(value, indent, best, length_marker, None, memo)
         if full is None:
             return None
         text = "\n".join(full.lines)

@@ -24,13 +24,17 @@ the Python renderer for that candidate. The property tests compare this renderer
 :func:`~.adaptive.render_auto` for every delimiter, indent and length marker.
 
 In *sample* mode (``sample_chars``) a candidate is rendered from evenly spaced rows only, about
-``sample_chars`` of their JSON (16 to 96 rows; the header still declares every row):
-:mod:`.adaptive` compares delimiters on it.
+a 32nd of its JSON, between 1 KB and ``sample_chars`` (4 to 96 rows; the header still declares
+every row): :mod:`.adaptive` compares delimiters on it. A sample's values are not checked (it
+only feeds a token count); the full table is, before its text is used. Renderers of one block
+share a memo of what does not depend on the delimiter (shapes, samples, checked JSON bytes).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -149,19 +153,28 @@ def _same_keys_in_order(objects: list[Any]) -> tuple[Any, ...] | None:
     return tuple(shape)
 
 
-SAMPLE_ROWS = (16, 96)
+SAMPLE_ROWS = (4, 96)
+# A sample holds about this share of its table's JSON (a 32nd), but at least SAMPLE_MIN_CHARS
+# and at most the caller's ``sample_chars``: comparing delimiters on it then costs a small,
+# fixed fraction of the table's encode.
+SAMPLE_SHARE = 32
+SAMPLE_MIN_CHARS = 1024
 
 
-def _spread(rows: list[Any], sample_chars: int | None) -> range | None:
-    """Evenly spaced indexes of rows holding about ``sample_chars`` of JSON (None: all rows)."""
-    if sample_chars is None or len(rows) <= SAMPLE_ROWS[0]:
+def _sample_step(count: int, head: list[Any], sample_chars: int) -> int | None:
+    """Every how many rows a sample takes one (None: all rows, the table is small enough).
+
+    The sample holds about ``len(JSON) / SAMPLE_SHARE`` characters of the rows' JSON (the
+    width of a row estimated on ``head``, the first rows), between ``SAMPLE_MIN_CHARS`` and
+    ``sample_chars``, and 4 to 96 rows.
+    """
+    if count <= SAMPLE_ROWS[0]:
         return None
-    head = plain_json_bytes(rows[:8])
-    width = max(1, len(head) // min(8, len(rows))) if head is not None else 100
-    wanted = min(max(sample_chars // width, SAMPLE_ROWS[0]), SAMPLE_ROWS[1])
-    if wanted >= len(rows):
-        return None
-    return range(0, len(rows), -(-len(rows) // wanted))
+    sized = plain_json_bytes(head)
+    width = max(1, len(sized) // len(head)) if sized is not None else 100
+    chars = min(sample_chars, max(SAMPLE_MIN_CHARS, width * count // SAMPLE_SHARE))
+    wanted = min(max(chars // width, SAMPLE_ROWS[0]), SAMPLE_ROWS[1])
+    return None if wanted >= count else -(-count // wanted)
 
 
 class FastAutoEncoder(AutoEncoder):
@@ -169,7 +182,9 @@ class FastAutoEncoder(AutoEncoder):
 
     Works on :func:`prepare`'d values. ``fast_tables`` counts the tables written by ``etoon``,
     ``fast_json_chars`` their JSON characters, ``sampled`` whether any was cut to a sample.
-    ``shapes`` may be shared between renderers of the same value (shapes by object id).
+    ``memo`` may be shared between renderers of the same value: what does not depend on the
+    delimiter (each table's shape, its sample rows, their checked JSON bytes) is worked out
+    once, by object id (the value must stay alive meanwhile).
     With ``strict``, a candidate that cannot take the ``etoon`` path raises :class:`NotFast`
     instead of being rendered by the Python renderer.
     """
@@ -182,11 +197,11 @@ class FastAutoEncoder(AutoEncoder):
         *,
         sample_chars: int | None = None,
         strict: bool = False,
-        shapes: dict[int, Any] | None = None,
+        memo: dict[tuple[str, int], Any] | None = None,
     ) -> None:
         super().__init__(indent_size, delimiter, length_marker)
         self.sample_chars = sample_chars
-        self.shapes = {} if shapes is None else shapes
+        self.memo = {} if memo is None else memo
         self.strict = strict
         self.fast_tables = 0
         self.fast_json_chars = 0
@@ -228,10 +243,15 @@ class FastAutoEncoder(AutoEncoder):
 
     # -- the etoon path --------------------------------------------------------------------
 
-    def _render(self, value: Any, header: str, keyed: bool, depth: int) -> str | None:
-        """``etoon``'s rows for ``value`` under ``header`` (checked), adapted; or None."""
-        raw = plain_json_bytes(value)
-        if raw is None or b"\x7f" in raw or not etoon_identical(raw, keys=keyed):
+    def _remember(self, kind: str, obj: Any, compute: Callable[[], Any]) -> Any:
+        key = (kind, id(obj))
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def _render(self, raw: bytes | None, header: str, keyed: bool, depth: int) -> str | None:
+        """``etoon``'s rows for checked JSON bytes under ``header`` (checked), adapted; or None."""
+        if raw is None:
             return None
         text = render(raw, self.delimiter)
         first, _, body = text.partition("\n")
@@ -244,51 +264,77 @@ class FastAutoEncoder(AutoEncoder):
         if pad != "  ":
             body = pad + body[2:].replace("\n  ", "\n" + pad)
         self.fast_tables += 1
-        self.fast_json_chars += len(raw.decode("utf-8"))
+        self.fast_json_chars += len(raw) if raw.isascii() else len(raw.decode("utf-8"))
         self.delimited = True
         return body
 
-    def _shape(self, objects: Any, values: Any) -> Any:
-        key = id(objects)
-        if key not in self.shapes:
-            self.shapes[key] = _same_keys_in_order(values())
-        return self.shapes[key]
-
     def _table(self, prefix: str, rows: list[Any], depth: int) -> bool:
-        shape = self._shape(rows, lambda: rows)
+        shape = self._remember("shape", rows, lambda: _same_keys_in_order(rows))
         if shape is None:
             return False
-        indexes = _spread(rows, self.sample_chars)
-        chosen = rows if indexes is None else [rows[i] for i in indexes]
+        chosen = rows
+        if self.sample_chars is not None:
+            chosen = self._remember("sample", rows, lambda: _sample_rows(rows, self.sample_chars))
+        raw = self._remember(
+            "json", chosen, lambda: _checked_json(chosen, keyed=False, sampled=chosen is not rows)
+        )
         header = f"[{len(chosen)}{self.symbol}]{self._toon.field_list(shape)}:"
-        body = self._render(chosen, header, False, depth)
+        body = self._render(raw, header, False, depth)
         if body is None:
             return False
-        self.sampled |= indexes is not None
+        self.sampled |= chosen is not rows
         head = f"{prefix}[{self.mark}{len(rows)}{self.symbol}]{self.field_list(shape)}:"
         self.emit(depth, head)
         self.lines.append(body)
         return True
 
     def _keyed(self, key: str, obj: dict[str, Any], depth: int) -> bool:
-        if set(map(type, obj)) != {str}:
-            return False
-        shape = self._shape(obj, lambda: list(obj.values()))
+        shape = self._remember("shape", obj, lambda: _keyed_shape(obj))
         if shape is None:
             return False
-        indexes = _spread(list(obj.values()), self.sample_chars)
-        chosen = obj if indexes is None else dict(_pick(obj.items(), indexes))
+        chosen = obj
+        if self.sample_chars is not None:
+            chosen = self._remember("sample", obj, lambda: _sample_entries(obj, self.sample_chars))
+        raw = self._remember(
+            "json", chosen, lambda: _checked_json(chosen, keyed=True, sampled=chosen is not obj)
+        )
         header = f"[{len(chosen)}:{self.symbol}]{self._toon.field_list(shape)}:"
-        body = self._render(chosen, header, True, depth)
+        body = self._render(raw, header, True, depth)
         if body is None:
             return False
-        self.sampled |= indexes is not None
+        self.sampled |= chosen is not obj
         head = f"{key}[{self.mark}{len(obj)}:{self.symbol}]{self.field_list(shape)}:"
         self.emit(depth, head)
         self.lines.append(body)
         return True
 
 
-def _pick(items: Any, indexes: range) -> Any:
-    chosen = list(items)
-    return (chosen[index] for index in indexes)
+def _keyed_shape(obj: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The shape of a keyed table's values, when its keys are all strings."""
+    if set(map(type, obj)) != {str}:
+        return None
+    return _same_keys_in_order(list(obj.values()))
+
+
+def _checked_json(value: Any, *, keyed: bool, sampled: bool) -> bytes | None:
+    """JSON bytes of table rows that ``etoon`` writes as the Python renderer does, else None.
+
+    A sample only feeds a token count, so its values are not checked (the full table is,
+    before its text is used).
+    """
+    raw = plain_json_bytes(value)
+    if raw is None or sampled:
+        return raw
+    if b"\x7f" in raw or not etoon_identical(raw, keys=keyed):
+        return None
+    return raw
+
+
+def _sample_rows(rows: list[Any], sample_chars: int) -> list[Any]:
+    step = _sample_step(len(rows), rows[:8], sample_chars)
+    return rows if step is None else rows[::step]
+
+
+def _sample_entries(obj: dict[str, Any], sample_chars: int) -> dict[str, Any]:
+    step = _sample_step(len(obj), list(islice(obj.values(), 8)), sample_chars)
+    return obj if step is None else dict(islice(obj.items(), 0, None, step))

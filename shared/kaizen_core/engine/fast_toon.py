@@ -56,10 +56,11 @@ def _refuse(value: Any) -> Any:
 
 _QUOTE, _E = ord('"'), ord("e")
 # Occurrences of a rare byte are visited one by one, each found by a single-byte (memchr)
-# search, as long as they stay sparse: the first 32, then while there is less than one per
-# this many bytes so far (a visit costs about what searching that many bytes for a two-byte
+# search, as long as they stay sparse: the first 4, then while there is less than one per
+# this many bytes so far (a visit costs about what searching that many bytes for the whole
 # pattern does). Dense data has the rest searched for the whole pattern at once.
 _BYTES_PER_VISIT = 256
+_FIRST_VISITS = 4
 
 
 # A ``-`` of an exponent after a digit, or of ``-0.0`` (a regex scan with a literal first
@@ -68,7 +69,7 @@ _MINUS_DIFFERS = re.compile(rb"-(?:(?<=[0-9]e-)|0\.0(?![0-9]))")
 
 
 def _dense(position: int, visited: int) -> bool:
-    return visited >= 32 and position < visited * _BYTES_PER_VISIT
+    return visited >= _FIRST_VISITS and position < visited * _BYTES_PER_VISIT
 
 
 def _after_digit(data: bytes, marker: bytes, start: int = 1) -> bool:
