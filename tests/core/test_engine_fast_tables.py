@@ -148,10 +148,10 @@ def test_samples_are_a_small_share_of_large_tables() -> None:
         return count if step is None else len(rows[:count:step])
 
     assert fast_tables._sample_step(4, rows[:4], 2048) is None  # too few rows to sample
-    assert fast_tables._sample_step(1024 // width, rows[:8], 2048) is None  # 1 KB holds all
+    assert fast_tables._sample_step(512 // width, rows[:8], 2048) is None  # 512 bytes hold all
     assert abs(sample_rows(5000) - 2048 // width) <= 1  # capped at sample_chars
-    assert abs(sample_rows(1000) - 1000 // 32) <= 1  # a 32nd of the table, above 1 KB
-    assert abs(sample_rows(200) - 1024 // width) <= 1  # at least 1 KB
+    assert abs(sample_rows(2000) - 2000 // 64) <= 1  # a 64th of the table, above 512 bytes
+    assert abs(sample_rows(200) - 512 // width) <= 1  # at least 512 bytes
 
 
 def test_a_differing_value_outside_the_sample_keeps_the_general_rules() -> None:
@@ -188,3 +188,11 @@ def test_shapes_and_checks_are_worked_out_once_per_table() -> None:
         render_auto(value, indent=2, delimiter=option, length_marker=False) for option in ",\t"
     }
     assert calls == {"shape": 1, "check": 1}  # two sample renders and one full render
+
+
+def test_keyed_tables_with_keys_that_are_not_strings_take_the_general_rules() -> None:
+    value = {index: {"a": index, "b": "x"} for index in range(40)}
+    assert (
+        encode_tables_fast(value, indent=2, delimiter=",", length_marker=False, model=None) is None
+    )
+    assert decode(encode(value, format="auto")) == {str(key): row for key, row in value.items()}

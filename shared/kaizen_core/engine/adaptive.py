@@ -34,8 +34,8 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
    * the tables' rows are rendered by the compiled ``etoon`` encoder and adapted to the
      adaptive renderer's output (its header, relaxed quoting, indentation): byte for byte
      what the Python renderer writes;
-   * the delimiter is chosen on a *sample* of evenly spaced rows per table (about a 32nd of
-     their JSON, between 1 KB and 2 KB, 4 to 96 rows), rendered with the requested delimiter,
+   * the delimiter is chosen on a *sample* of evenly spaced rows per table (about a 64th of
+     their JSON, between 512 bytes and 2 KB, 4 to 96 rows), rendered with the requested delimiter,
      ``,`` and ``\\t``: another delimiter replaces the requested one only when its sample has
      at least 3 tokens and 0.3% fewer. Tokenizing costs far more per character than
      rendering, so the sample is kept to a small share of the table; the full text is

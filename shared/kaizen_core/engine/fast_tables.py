@@ -24,7 +24,7 @@ the Python renderer for that candidate. The property tests compare this renderer
 :func:`~.adaptive.render_auto` for every delimiter, indent and length marker.
 
 In *sample* mode (``sample_chars``) a candidate is rendered from evenly spaced rows only, about
-a 32nd of its JSON, between 1 KB and ``sample_chars`` (4 to 96 rows; the header still declares
+a 64th of its JSON, between 512 bytes and ``sample_chars`` (4 to 96 rows; the header declares
 every row): :mod:`.adaptive` compares delimiters on it. A sample's values are not checked (it
 only feeds a token count); the full table is, before its text is used. Renderers of one block
 share a memo of what does not depend on the delimiter (shapes, samples, checked JSON bytes).
@@ -154,11 +154,11 @@ def _same_keys_in_order(objects: list[Any]) -> tuple[Any, ...] | None:
 
 
 SAMPLE_ROWS = (4, 96)
-# A sample holds about this share of its table's JSON (a 32nd), but at least SAMPLE_MIN_CHARS
+# A sample holds about this share of its table's JSON (a 64th), but at least SAMPLE_MIN_CHARS
 # and at most the caller's ``sample_chars``: comparing delimiters on it then costs a small,
 # fixed fraction of the table's encode.
-SAMPLE_SHARE = 32
-SAMPLE_MIN_CHARS = 1024
+SAMPLE_SHARE = 64
+SAMPLE_MIN_CHARS = 512
 
 
 def _sample_step(count: int, head: list[Any], sample_chars: int) -> int | None:
@@ -310,9 +310,7 @@ class FastAutoEncoder(AutoEncoder):
 
 
 def _keyed_shape(obj: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The shape of a keyed table's values, when its keys are all strings."""
-    if set(map(type, obj)) != {str}:
-        return None
+    """The shape of a keyed table's values (a key that is not a string fails in ``orjson``)."""
     return _same_keys_in_order(list(obj.values()))
 
 
