@@ -20,9 +20,8 @@ try:  # tests/core is a package in some layouts and a rootdir-inserted folder in
 except ImportError:
     from engine_strategies import TRICKY_STRINGS, same_json  # type: ignore[no-redef]
 
-datasets = pytest.importorskip(
-    "benchmarks.datasets", reason="the benchmark datasets live in the repository's benchmarks/"
-)
+from benchmarks import datasets
+
 
 # Characters around which adaptive and TOON quoting turn, for cells and keys.
 _ALPHABET = list('aZ_09.-+#$@ :,|\t"\\[]{}?!/é\ufeff\x7f\x00\n\x08') + ["🎉"]
