@@ -40,9 +40,31 @@ class KaizenOutputParserException(OutputParserException):
         self.column = column
 
 
+# A fenced block on lines of its own, anywhere in the text (prose before or after it).
+_FENCED_BLOCK = re.compile(
+    r"(?:\A|\n)[ \t]*```[\w-]*[ \t]*\n(.*?)\n[ \t]*```[ \t]*(?=\n|\Z)", re.DOTALL
+)
+
+
 def _strip_fences(text: str) -> str:
     match = _FENCE.match(text)
     return match.group(1) if match else text.strip()
+
+
+def _answer_body(text: str) -> tuple[str, int]:
+    """The KTOF/JSON part of an answer and the number of lines before it.
+
+    A whole-text fence is stripped; otherwise the first fenced block on lines of its own
+    is the answer when there is one (a model often writes a sentence before it, as
+    LangChain's JSON parsers allow); otherwise the whole (stripped) text.
+    """
+    match = _FENCE.match(text)
+    if match is None:
+        match = _FENCED_BLOCK.search(text)
+    if match is not None:
+        return match.group(1), text[: match.start(1)].count("\n")
+    body = text.strip()
+    return body, text[: text.find(body)].count("\n") if body else 0
 
 
 def _error(exc: KTOFDecodeError, raw: str, line_offset: int = 0) -> KaizenOutputParserException:
@@ -128,6 +150,9 @@ class _StreamState:
         self.raw: list[str] = []
         self.json_text: list[str] = []
         self.lines_dropped = 0
+        self.lines_seen = 0
+        self.opened = False  # an opening code fence was seen
+        self.held_error: KTOFDecodeError | None = None
         self.finished = False
         self.last: Any = None
 
@@ -146,25 +171,45 @@ class _StreamState:
         for line in lines:
             if self.finished:
                 continue
+            self.lines_seen += 1
             stripped = line.strip()
+            if stripped.startswith("```"):
+                if self.opened:  # the closing fence: the answer is complete
+                    self.finished = True
+                else:  # an opening fence: whatever came before it was prose
+                    self._restart()
+                continue
             if self.mode is None:
-                if not stripped or stripped.startswith("```"):
-                    self.lines_dropped += 1
+                if not stripped:
+                    self.lines_dropped = self.lines_seen
                     continue
                 self._choose_mode(stripped)
-            elif stripped.startswith("```"):
-                self.finished = True
-                continue
             if self.mode == "json":
                 self.json_text.append(line)
+                continue
+            if self.held_error is not None:
                 continue
             try:
                 completed = self.decoder.feed(line)
             except KTOFDecodeError as exc:
-                raise _error(exc, "".join(self.raw), self.lines_dropped) from exc
+                if self.opened:
+                    raise _error(exc, "".join(self.raw), self.lines_dropped) from exc
+                # Maybe prose before a fenced answer: decided by a fence or by the end.
+                self.held_error = exc
+                continue
             if completed:
                 out.append(self._partial())
         return out
+
+    def _restart(self) -> None:
+        """Start over after an opening fence: the lines before it are not the answer."""
+        self.opened = True
+        self.mode = None
+        self.decoder = None
+        self.json_text = []
+        self.held_error = None
+        self.last = None
+        self.lines_dropped = self.lines_seen
 
     def _choose_mode(self, first_line: str) -> None:
         looks_json = first_line[:1] in ("{", '"') or (
@@ -186,6 +231,8 @@ class _StreamState:
         if rest:
             self._lines([rest])
         raw = "".join(self.raw)
+        if self.held_error is not None:
+            raise _error(self.held_error, raw, self.lines_dropped) from self.held_error
         if self.mode == "json":
             return self.parser._finish(
                 decode_json_or_ktof("".join(self.json_text), self.parser.codec), raw
@@ -203,6 +250,7 @@ class KaizenDecode(BaseTransformOutputParser[Any]):
     """Parse a KTOF (or JSON) answer into a Python value, or a pydantic model.
 
     - Code fences (```` ```toon ````, ```` ```json ````, bare) are stripped.
+      A sentence before a fenced answer is skipped (parse and stream alike).
     - ``pydantic_object=Model`` validates the final value into ``Model``.
     - Streaming (``stream``/``astream``/``transform``) yields the growing value each time
       rows/values complete, using the engine's ``StreamDecoder`` (no re-parse of the
@@ -248,10 +296,9 @@ class KaizenDecode(BaseTransformOutputParser[Any]):
 
     def parse(self, text: str) -> Any:
         """Decode one complete answer."""
-        body = _strip_fences(text)
-        if not body:
+        body, offset = _answer_body(text)
+        if not body.strip():
             raise KaizenOutputParserException("Empty output: no KTOF or JSON", llm_output=text)
-        offset = text[: text.find(body)].count("\n") if body in text else 0
         try:
             value = decode_json_or_ktof(body, self.codec)
         except KTOFDecodeError as exc:

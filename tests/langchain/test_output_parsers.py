@@ -132,3 +132,34 @@ def test_stream_error_points_into_the_raw_text() -> None:
 def test_json_too_deep_for_python_is_read_as_ktof_not_a_recursion_error() -> None:
     text = "[" * 100_000 + "]" * 100_000
     assert KaizenDecode().invoke(text) == text  # a KTOF root primitive, as decode() reads it
+
+
+@pytest.mark.parametrize(
+    "prose",
+    ["Here is the data:\n", "Sure.\nHere are the rows you asked for.\n\n", "Result:\n"],
+)
+def test_prose_before_a_fenced_answer_is_skipped_by_parse_and_stream(prose: str) -> None:
+    text = f"{prose}```toon\n{TABLE}\n```\nHope this helps."
+    assert kaizen_decode.invoke(text) == {"items": ROWS}
+    values = list(kaizen_decode.transform(iter(_chunks(text, 7))))
+    assert values[-1] == {"items": ROWS}
+    json_text = f"{prose}```json\n{json.dumps(ROWS[:3])}\n```"
+    assert kaizen_decode.invoke(json_text) == ROWS[:3]
+    assert list(kaizen_decode.transform(iter(_chunks(json_text, 5))))[-1] == ROWS[:3]
+
+
+def test_error_inside_a_fenced_answer_after_prose_counts_the_prose_lines() -> None:
+    bad = 'Here it is.\n```toon\na: "unterminated\n```'
+    with pytest.raises(KaizenOutputParserException) as parsed:
+        kaizen_decode.invoke(bad)
+    with pytest.raises(KaizenOutputParserException) as streamed:
+        list(kaizen_decode.transform(iter(_chunks(bad, 3))))
+    assert parsed.value.line == streamed.value.line == 3
+    assert streamed.value.llm_output == bad
+
+
+def test_unfenced_malformed_ktof_still_raises_when_streamed() -> None:
+    bad = "items[3]{id,name}:\n  1,a\n  2,b\nnot a row at all"
+    with pytest.raises(KaizenOutputParserException) as caught:
+        list(kaizen_decode.transform(iter(_chunks(bad, 4))))
+    assert caught.value.llm_output == bad
