@@ -228,6 +228,22 @@ async def test_async_chat_and_stream_pass_through(server: OpenAIStandIn) -> None
     assert [r["messages"][1]["content"] for r in server.chat_requests] == [USER_SENT] * 2
 
 
+async def test_async_chat_takes_messages_from_a_one_shot_iterable(server: OpenAIStandIn) -> None:
+    """The SDK accepts any iterable of messages; a generator is read once, not emptied."""
+    client = wrap(openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
+    server.responder = None  # the second request carries no JSON, so no KTOF either
+
+    await client.chat.completions.create(model="gpt-4o", messages=(m for m in _messages()))
+    await client.chat.completions.create(
+        model="gpt-4o", messages=iter([{"role": "user", "content": "no json here"}])
+    )
+
+    first, second = (request["messages"] for request in server.chat_requests)
+    assert [m["role"] for m in first] == ["system", "user", "assistant", "tool"]
+    assert first[1]["content"] == USER_SENT
+    assert second == [{"role": "user", "content": "no json here"}]
+
+
 def test_sync_stream_helper_is_wrapped(server: OpenAIStandIn) -> None:
     client = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     server.enqueue("helper answer")

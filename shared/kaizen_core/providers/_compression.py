@@ -257,7 +257,9 @@ class CallRun:
                 offered.setdefault(text)
             return text
 
-        walker(kwargs, collect)
+        # The dry walk's result is kept: it holds the messages read into lists, so a
+        # one-shot iterable (a generator of messages) is not consumed before the real walk.
+        kwargs = walker(kwargs, collect)
         if not offered:
             return kwargs
         compressor = self.settings.compressor
