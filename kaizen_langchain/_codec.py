@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from kaizen_core import engine
 from kaizen_core.engine import KTOFDecodeError
 from kaizen_core.engine.tokens import counter_for
 from kaizen_core.env_clients import EnvClients, default_clients
+from kaizen_core.errors import KaizenDecodeError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["Codec", "CodecSettings", "EncodeResult", "KTOFDecodeError", "new_stream_decoder"]
@@ -275,12 +277,30 @@ class Codec:
         return await self._aclient_encode(text)
 
     # -- decoding -----------------------------------------------------------------
+    @property
+    def decodes_remotely(self) -> bool:
+        """True when :meth:`decode` is a blocking call to a service (a sync client)."""
+        return self.client is not None and not _is_async_client(self.client)
+
     def decode(self, text: str) -> Any:
         """KTOF text -> value. Raises :class:`KTOFDecodeError` with line and column."""
-        if self.client is None or _is_async_client(self.client):
+        if not self.decodes_remotely:
             return engine.decode(text)
-        result, _ = _result_of(self.client.prompts_decode({"ktof": text}))
+        try:
+            response = self.client.prompts_decode({"ktof": text})
+        except KaizenDecodeError as exc:  # the service's 400 for malformed KTOF
+            raise _as_ktof_error(exc, text) from exc
+        result, _ = _result_of(response)
         return result
+
+
+def _as_ktof_error(exc: KaizenDecodeError, text: str) -> KTOFDecodeError:
+    """The service's decode error as the engine's, so callers handle one error type."""
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc)
+    match = re.search(r"column \d+: (.*)", detail, re.DOTALL)
+    return KTOFDecodeError(
+        match.group(1) if match else detail, exc.line or 1, exc.column or 1, exc.text or text
+    )
 
 
 class CodecSettings(BaseModel):

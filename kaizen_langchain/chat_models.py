@@ -9,6 +9,7 @@ The wrapper calls the inner model's ``_generate``/``_agenerate``/``_stream``/``_
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -318,6 +319,9 @@ class ChatKaizen(BaseChatModel):
         prepared, savings = await self._aencode(messages, kwargs)
         await aemit(ENCODE_EVENT, savings, run_manager)
         result = await self.llm._agenerate(prepared, stop=stop, run_manager=run_manager, **kwargs)
+        if self.decode_answers and self._codec(kwargs).decodes_remotely:
+            # decoding through a KaizenSyncClient blocks: keep it off the event loop
+            return await asyncio.to_thread(self._finish, result, savings, kwargs)
         return self._finish(result, savings, kwargs)
 
     def _stream(

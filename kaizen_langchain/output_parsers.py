@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -340,7 +341,10 @@ class KaizenDecode(BaseTransformOutputParser[Any]):
     async def _ainvoke(
         self, input: str | BaseMessage, run_manager: AsyncCallbackManagerForChainRun
     ) -> Any:
-        value, chars = self._parse_input(input)
+        if self.codec.decodes_remotely:  # a blocking HTTP call: keep it off the event loop
+            value, chars = await asyncio.to_thread(self._parse_input, input)
+        else:
+            value, chars = self._parse_input(input)
         await aemit(DECODE_EVENT, self._event(chars), run_manager)
         return value
 

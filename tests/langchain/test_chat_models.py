@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
-from kaizen_core import engine
+from kaizen_core import KaizenSyncClient, engine
 from langchain_core.callbacks import BaseCallbackHandler, get_usage_metadata_callback
 from langchain_core.messages import (
     AIMessage,
@@ -205,3 +206,22 @@ def test_structured_output_runs_through_the_wrapper(openai_standin: OpenAIStandI
     out = raw.invoke("temp 12 please")
     assert isinstance(out["parsed"], Forecast) and out["parsing_error"] is None
     assert "kaizen" in out["raw"].response_metadata
+
+
+async def test_async_decode_answers_through_a_sync_client_runs_off_the_event_loop(
+    openai_standin: OpenAIStandIn,
+) -> None:
+    table = engine.encode({"rows": ROWS[:5]})
+    openai_standin.enqueue(Reply(content=table))
+    threads: list[threading.Thread] = []
+
+    class Recording(KaizenSyncClient):
+        def prompts_decode(self, *args: Any, **kwargs: Any) -> Any:
+            threads.append(threading.current_thread())
+            return super().prompts_decode(*args, **kwargs)
+
+    with Recording() as client:
+        llm = ChatKaizen(llm=openai_llm(openai_standin), client=client, decode_answers=True)
+        answer = await llm.ainvoke("give me rows")
+    assert json.loads(answer.content) == {"rows": ROWS[:5]}
+    assert threads and threading.main_thread() not in threads

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import pytest
-from kaizen_core import engine
+from kaizen_core import KaizenSyncClient, engine
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
 from pydantic import BaseModel, Field
@@ -163,3 +165,38 @@ def test_unfenced_malformed_ktof_still_raises_when_streamed() -> None:
     with pytest.raises(KaizenOutputParserException) as caught:
         list(kaizen_decode.transform(iter(_chunks(bad, 4))))
     assert caught.value.llm_output == bad
+
+
+class _ThreadRecordingClient(KaizenSyncClient):
+    """The embedded sync client, noting the thread each decode request runs on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decode_threads: list[threading.Thread] = []
+
+    def prompts_decode(self, *args: Any, **kwargs: Any) -> Any:
+        self.decode_threads.append(threading.current_thread())
+        return super().prompts_decode(*args, **kwargs)
+
+
+def test_malformed_answer_through_a_sync_client_is_an_output_parser_exception() -> None:
+    bad = "```toon\nitems[3]{id,name}:\n  1,a\n  2,b\n```"
+    with KaizenSyncClient() as client:
+        parser = KaizenDecode(client=client)
+        assert parser.invoke(f"```toon\n{TABLE}\n```") == {"items": ROWS}
+        with pytest.raises(KaizenOutputParserException) as through_client:
+            parser.invoke(bad)
+    with pytest.raises(KaizenOutputParserException) as embedded:
+        kaizen_decode.invoke(bad)
+    assert through_client.value.line == embedded.value.line == 2
+    assert through_client.value.column == embedded.value.column
+    assert through_client.value.llm_output == bad
+
+
+async def test_async_decode_through_a_sync_client_runs_off_the_event_loop() -> None:
+    client = _ThreadRecordingClient()
+    try:
+        assert await KaizenDecode(client=client).ainvoke(TABLE) == {"items": ROWS}
+    finally:
+        client.close()
+    assert client.decode_threads and threading.main_thread() not in client.decode_threads
