@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 
@@ -19,10 +19,19 @@ from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
 __all__ = ["KaizenEncode", "kaizen_encode"]
 
 
-def _is_message_list(value: Any) -> bool:
-    return (
-        isinstance(value, list) and bool(value) and all(isinstance(m, BaseMessage) for m in value)
+def _is_message_like(item: Any) -> bool:
+    """A message, or a ``(role, content)`` pair as chat models accept (never JSON data:
+    a JSON value holds no tuples)."""
+    return isinstance(item, BaseMessage) or (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], (str, list))
     )
+
+
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(map(_is_message_like, value))
 
 
 class KaizenEncode(CodecSettings, RunnableSerializable[Any, Any]):
@@ -31,9 +40,11 @@ class KaizenEncode(CodecSettings, RunnableSerializable[Any, Any]):
     Input -> output:
     - ``dict`` / non-message ``list`` (any JSON value) -> the KTOF string;
     - ``str`` -> the same text with embedded JSON objects/arrays rewritten;
-    - ``PromptValue``, a list of messages or one message -> the same messages (system,
-      human, AI and tool) with the JSON in their text encoded; roles, ids, ``tool_calls``
-      and ``additional_kwargs`` untouched.
+    - ``PromptValue``, a list of messages (``("human", "...")`` pairs too, read as
+      messages) or one message -> the same messages (system, human, AI and tool) with the
+      JSON in their text encoded; roles, ids, ``tool_calls`` and ``additional_kwargs``
+      untouched. One message comes back as one message, or as a list when ``add_hint``
+      put a system message before it.
 
     Each call emits a ``kaizen_encode`` custom event with the statistics (see
     ``kaizen_langchain.callbacks``) and shows up in callbacks and traces as a chain run.
@@ -78,10 +89,10 @@ class KaizenEncode(CodecSettings, RunnableSerializable[Any, Any]):
             return list(input.messages), lambda ms: ChatPromptValue(messages=ms)
         if isinstance(input, PromptValue) and not isinstance(input, StringPromptValue):
             return input.to_messages(), lambda ms: ChatPromptValue(messages=ms)
-        if isinstance(input, BaseMessage):
-            return [input], lambda ms: ms[-1]
+        if isinstance(input, BaseMessage):  # one message out, or the list once a hint joined
+            return [input], lambda ms: ms[-1] if len(ms) == 1 else ms
         if _is_message_list(input):
-            return list(input), lambda ms: ms
+            return convert_to_messages(input), lambda ms: ms
         return None, None
 
     def _encode(self, input: Any) -> tuple[Any, EncodeResult]:

@@ -103,6 +103,24 @@ def test_hint_joins_an_existing_system_message() -> None:
     assert out[0].content == f"Be brief.\n\n{KTOF_HINT}"
 
 
+def test_role_content_pairs_are_read_as_messages_not_as_data() -> None:
+    pairs = [("system", "Be brief."), ("human", f"Rows: {json.dumps(ROWS)}")]
+    out = kaizen_encode.invoke(pairs)
+    assert [type(m) for m in out] == [SystemMessage, HumanMessage]
+    assert out[0].content == "Be brief." and "{id,name,active}" in out[1].content
+    mixed = kaizen_encode.invoke([SystemMessage("Be brief."), ("human", json.dumps(ROWS))])
+    assert [type(m) for m in mixed] == [SystemMessage, HumanMessage]
+    assert engine.decode(mixed[1].content) == ROWS
+    data = kaizen_encode.invoke([["human", "hi"]])  # JSON lists stay data
+    assert isinstance(data, str) and engine.decode(data) == [["human", "hi"]]
+
+
+def test_hint_for_one_message_is_not_dropped() -> None:
+    out = KaizenEncode(add_hint=True).invoke(HumanMessage(f"Rows: {json.dumps(ROWS)}"))
+    assert [m.type for m in out] == ["system", "human"] and out[0].content == KTOF_HINT
+    assert kaizen_encode.invoke(HumanMessage("hi")) == HumanMessage("hi")
+
+
 def test_every_entry_point_gives_the_same_answer() -> None:
     expected = kaizen_encode.invoke({"rows": ROWS})
     assert kaizen_encode.batch([{"rows": ROWS}, ROWS]) == [expected, kaizen_encode.invoke(ROWS)]
