@@ -27,7 +27,6 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
@@ -52,19 +51,16 @@ def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
     """One closing chunk carrying a whole (non-streamed) answer."""
     generation = result.generations[0]
     message = generation.message
-    calls = getattr(message, "tool_calls", None) or []
     chunk = AIMessageChunk(
         content=message.content,
         additional_kwargs=message.additional_kwargs,
         response_metadata=message.response_metadata,
         usage_metadata=getattr(message, "usage_metadata", None),
         id=message.id,
-        tool_call_chunks=[
-            tool_call_chunk(
-                name=call["name"], args=json.dumps(call["args"]), id=call.get("id"), index=i
-            )
-            for i, call in enumerate(calls)
-        ],
+        # Given as parsed calls (not as chunks to parse again), so calls whose arguments
+        # did not parse stay in invalid_tool_calls instead of turning into valid calls.
+        tool_calls=getattr(message, "tool_calls", None) or [],
+        invalid_tool_calls=getattr(message, "invalid_tool_calls", None) or [],
         chunk_position="last",
     )
     return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)

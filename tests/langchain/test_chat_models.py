@@ -8,6 +8,7 @@ from typing import Any
 
 from kaizen_core import KaizenSyncClient, engine
 from langchain_core.callbacks import BaseCallbackHandler, get_usage_metadata_callback
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -15,6 +16,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
@@ -225,3 +227,32 @@ async def test_async_decode_answers_through_a_sync_client_runs_off_the_event_loo
         answer = await llm.ainvoke("give me rows")
     assert json.loads(answer.content) == {"rows": ROWS[:5]}
     assert threads and threading.main_thread() not in threads
+
+
+class _WholeAnswerModel(BaseChatModel):
+    """An offline model without ``_stream``: one answer with a good and a malformed call."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "whole-answer"
+
+    def _generate(self, messages: Any, stop: Any = None, **kwargs: Any) -> ChatResult:
+        message = AIMessage(
+            content="",
+            tool_calls=[{"name": "ok", "args": {"a": 1}, "id": "c1"}],
+            invalid_tool_calls=[
+                {"name": "bad", "args": "{not json", "id": "c2", "error": "bad json"}
+            ],
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def test_stream_of_a_whole_answer_keeps_its_invalid_tool_calls() -> None:
+    llm = ChatKaizen(llm=_WholeAnswerModel())
+    whole = llm.invoke("call")
+    full = None
+    for chunk in llm.stream("call"):
+        full = chunk if full is None else full + chunk
+    assert full is not None and full.tool_calls == whole.tool_calls
+    assert [(c["name"], c["args"]) for c in full.invalid_tool_calls] == [("bad", "{not json")]
+    assert [(c["name"], c["args"]) for c in whole.invalid_tool_calls] == [("bad", "{not json")]
