@@ -120,6 +120,15 @@ def test_sync_messages_keep_system_roles_and_tool_use(server: AnthropicStandin) 
     assert info.tokens_exact is False  # Claude's tokenizer is not offline: a labelled estimate
 
 
+def test_raw_response_view_compresses_too(server: AnthropicStandin) -> None:
+    client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
+    raw = client.messages.with_raw_response.create(**_kwargs())
+    assert isinstance(raw.parse(), anthropic.types.Message)
+    with client.messages.with_streaming_response.create(**_kwargs()) as streamed:
+        assert isinstance(streamed.parse(), anthropic.types.Message)
+    assert [r.json["messages"][0]["content"] for r in server.requests] == [USER_SENT] * 2
+
+
 def test_system_as_text_blocks(server: AnthropicStandin) -> None:
     client = wrap(anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0))
     kwargs = _kwargs()

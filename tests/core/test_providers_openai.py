@@ -292,6 +292,26 @@ def test_with_options_and_other_attributes(server: OpenAIStandIn) -> None:
     assert server.chat_requests[-1]["messages"][1]["content"] == USER_SENT
 
 
+async def test_raw_and_streaming_response_views_compress_too(server: OpenAIStandIn) -> None:
+    sync_client = wrap(openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0))
+    raw = sync_client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=_messages()
+    )
+    assert raw.headers.get("x-request-id") and raw.parse().choices[0].message.content
+    async_client = wrap(
+        openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    )
+    async with async_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=_messages()
+    ) as streamed:
+        assert (await streamed.parse()).choices[0].message.content
+    raw_responses = sync_client.responses.with_raw_response.create(model="gpt-4o", input=USER_TEXT)
+    assert raw_responses.parse().output_text
+    sent = server.chat_requests
+    assert [r["messages"][1]["content"] for r in sent] == [USER_SENT] * 2
+    assert server.requests[-1].body["input"] == USER_SENT
+
+
 # -- responses -----------------------------------------------------------------------------------
 def test_responses_create_compresses_instructions_input_and_tool_outputs(
     server: OpenAIStandIn,

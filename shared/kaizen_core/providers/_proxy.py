@@ -23,6 +23,7 @@ __all__ = [
     "DeferredStream",
     "ErrorMapper",
     "ResourceProxy",
+    "resource_with_views",
     "stream_helper",
     "wrap_method",
 ]
@@ -84,6 +85,22 @@ class ResourceProxy:
 
     async def __aexit__(self, *exc_info: object) -> Any:
         return await self.__wrapped__.__aexit__(*exc_info)
+
+
+_RESPONSE_VIEWS = ("with_raw_response", "with_streaming_response")
+
+
+def resource_with_views(target: Any, overrides: Mapping[str, Callable[[Any], Any]]) -> Any:
+    """A :class:`ResourceProxy` whose ``with_raw_response``/``with_streaming_response`` views
+    call the proxy's (wrapped) methods, not the vendor's, so they compress too.
+
+    The vendor SDKs build such a view as ``ViewClass(resource)`` around the resource's own
+    methods; the proxy builds the same class around itself.
+    """
+    proxy = ResourceProxy(target, overrides)
+    for name in _RESPONSE_VIEWS:
+        proxy._kaizen_overrides.setdefault(name, lambda view: type(view)(proxy))
+    return proxy
 
 
 class StreamProxy(ResourceProxy):

@@ -2,7 +2,8 @@
 
 Wrapped: ``messages.create`` / ``parse`` / ``stream`` / ``count_tokens`` (so the count is
 the compressed prompt's). Any client with a ``messages`` resource works (Anthropic,
-Bedrock, Vertex). ``with_options(...)`` and ``copy(...)`` return wrapped clients too.
+Bedrock, Vertex). ``with_options(...)`` and ``copy(...)`` return wrapped clients too, and the
+``with_raw_response`` / ``with_streaming_response`` views compress as well.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from anthropic.resources.messages import AsyncMessages, Messages
 
 from ._compression import WrapSettings
 from ._messages import rewrite_anthropic_messages
-from ._proxy import ErrorMapper, ResourceProxy, stream_helper, wrap_method
+from ._proxy import ErrorMapper, ResourceProxy, resource_with_views, stream_helper, wrap_method
 from .errors import KaizenProviderError, map_sdk_error
 
 __all__ = ["is_anthropic_client", "map_anthropic_error", "wrap_anthropic"]
@@ -92,7 +93,7 @@ def wrap_anthropic(client: Any, settings: WrapSettings) -> Any:
     return ResourceProxy(
         client,
         {
-            "messages": lambda messages: ResourceProxy(messages, message_calls),
+            "messages": lambda messages: resource_with_views(messages, message_calls),
             "with_options": rewrap,
             "copy": rewrap,
         },

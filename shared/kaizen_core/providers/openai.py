@@ -2,7 +2,8 @@
 
 Wrapped: ``chat.completions.create`` / ``parse`` / ``stream`` and ``responses.create`` /
 ``parse`` / ``stream``. Everything else on the client is the vendor's own attribute.
-``with_options(...)`` and ``copy(...)`` return wrapped clients too.
+``with_options(...)`` and ``copy(...)`` return wrapped clients too, and the
+``with_raw_response`` / ``with_streaming_response`` views compress as well.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import openai
 
 from ._compression import WrapSettings
 from ._messages import rewrite_openai_chat, rewrite_openai_responses
-from ._proxy import ErrorMapper, ResourceProxy, stream_helper, wrap_method
+from ._proxy import ErrorMapper, ResourceProxy, resource_with_views, stream_helper, wrap_method
 from .errors import KaizenProviderError, map_sdk_error
 
 __all__ = ["is_openai_client", "map_openai_error", "wrap_openai"]
@@ -71,9 +72,10 @@ def wrap_openai(client: Any, settings: WrapSettings) -> Any:
         client,
         {
             "chat": lambda chat: ResourceProxy(
-                chat, {"completions": lambda completions: ResourceProxy(completions, chat_calls)}
+                chat,
+                {"completions": lambda completions: resource_with_views(completions, chat_calls)},
             ),
-            "responses": lambda responses: ResourceProxy(responses, responses_calls),
+            "responses": lambda responses: resource_with_views(responses, responses_calls),
             "with_options": rewrap,
             "copy": rewrap,
         },
