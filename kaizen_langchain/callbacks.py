@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from kaizen_core import estimate_cost
+from kaizen_core.estimates import _SNAPSHOT
 from langchain_core.callbacks import (
     AsyncCallbackManager,
     BaseCallbackHandler,
@@ -55,7 +56,9 @@ def _cost(tokens: int, model: str, prices: dict[str, float]) -> float:
         return 0.0
     name = model.strip().lower()
     for key in sorted(prices, key=len, reverse=True):
-        if name == key or name.startswith(key):
+        # the same rule as the core's table: the model itself, or a dated snapshot/alias
+        # of it; another variant (``gpt-4o-mini`` for ``gpt-4o``) is not priced by it
+        if name == key or (name.startswith(key) and _SNAPSHOT.fullmatch(name[len(key) :])):
             return tokens * prices[key] / 1e6
     try:
         return estimate_cost(tokens, model)

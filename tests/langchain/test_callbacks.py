@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
+from kaizen_core import estimate_cost
 from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
@@ -144,3 +145,13 @@ def test_handler_ignores_other_custom_events() -> None:
     RunnableLambda(step).invoke(1, config={"callbacks": [handler]})
     kaizen_encode.invoke(_payload(0), config={"callbacks": [handler]})
     assert handler.encodes == 1 and [e["event"] for e in handler.events] == ["kaizen_encode"]
+
+
+def test_own_prices_apply_to_snapshots_not_to_other_variants() -> None:
+    handler = KaizenCallbackHandler(prices={"gpt-4o": 2.5})
+    data = {"original_tokens": 1_000_000, "optimized_tokens": 0}
+    handler.record("kaizen_encode", {**data, "model": "gpt-4o-2024-08-06"})
+    handler.record("kaizen_encode", {**data, "model": "gpt-4o-mini"})
+    per_model = handler.per_model
+    assert per_model["gpt-4o-2024-08-06"].cost_saved_usd == 2.5
+    assert per_model["gpt-4o-mini"].cost_saved_usd == estimate_cost(1_000_000, "gpt-4o-mini")
