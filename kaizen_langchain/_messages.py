@@ -19,7 +19,9 @@ __all__ = ["KTOF_HINT", "add_hint", "aencode_messages", "encode_messages"]
 KTOF_HINT = (
     "Some data below is in KTOF (TOON): `key: value` lines, indentation nests objects, "
     "`name[N]: a,b` is a list of N values and `name[N]{f1,f2}:` a table of N rows "
-    "with fields f1,f2, one row per line."
+    "with fields f1,f2, one row per line. In a table's fields, `f{a,b}` spreads an object "
+    "over cells, `f?` marks an optional field (empty cells: absent), `f[]` is a cell in JSON "
+    "and `f[]{a,b}` a cell holding a JSON list of [a,b] rows."
 )
 
 
