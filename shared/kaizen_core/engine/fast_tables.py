@@ -269,42 +269,34 @@ class FastAutoEncoder(AutoEncoder):
         return body
 
     def _table(self, prefix: str, rows: list[Any], depth: int) -> bool:
-        shape = self._remember("shape", rows, lambda: _same_keys_in_order(rows))
-        if shape is None:
-            return False
-        chosen = rows
-        if self.sample_chars is not None:
-            chosen = self._remember("sample", rows, lambda: _sample_rows(rows, self.sample_chars))
-        raw = self._remember(
-            "json", chosen, lambda: _checked_json(chosen, keyed=False, sampled=chosen is not rows)
-        )
-        header = f"[{len(chosen)}{self.symbol}]{self._toon.field_list(shape)}:"
-        body = self._render(raw, header, False, depth)
-        if body is None:
-            return False
-        self.sampled |= chosen is not rows
-        head = f"{prefix}[{self.mark}{len(rows)}{self.symbol}]{self.field_list(shape)}:"
-        self.emit(depth, head)
-        self.lines.append(body)
-        return True
+        return self._fast_block(prefix, rows, depth, keyed=False)
 
     def _keyed(self, key: str, obj: dict[str, Any], depth: int) -> bool:
-        shape = self._remember("shape", obj, lambda: _keyed_shape(obj))
+        return self._fast_block(key, obj, depth, keyed=True)
+
+    def _fast_block(self, prefix: str, block: Any, depth: int, *, keyed: bool) -> bool:
+        """Write a uniform table (``keyed``: an object of uniform objects) through etoon."""
+        shape_of = _keyed_shape if keyed else _same_keys_in_order
+        sample_of = _sample_entries if keyed else _sample_rows
+        shape = self._remember("shape", block, lambda: shape_of(block))
         if shape is None:
             return False
-        chosen = obj
+        chosen = block
         if self.sample_chars is not None:
-            chosen = self._remember("sample", obj, lambda: _sample_entries(obj, self.sample_chars))
+            chars = self.sample_chars
+            chosen = self._remember("sample", block, lambda: sample_of(block, chars))
+        sampled = chosen is not block
         raw = self._remember(
-            "json", chosen, lambda: _checked_json(chosen, keyed=True, sampled=chosen is not obj)
+            "json", chosen, lambda: _checked_json(chosen, keyed=keyed, sampled=sampled)
         )
-        header = f"[{len(chosen)}:{self.symbol}]{self._toon.field_list(shape)}:"
-        body = self._render(raw, header, True, depth)
+        colon = ":" if keyed else ""
+        header = f"[{len(chosen)}{colon}{self.symbol}]{self._toon.field_list(shape)}:"
+        body = self._render(raw, header, keyed, depth)
         if body is None:
             return False
-        self.sampled |= chosen is not obj
-        head = f"{key}[{self.mark}{len(obj)}:{self.symbol}]{self.field_list(shape)}:"
-        self.emit(depth, head)
+        self.sampled |= sampled
+        fields = self.field_list(shape)
+        self.emit(depth, f"{prefix}[{self.mark}{len(block)}{colon}{self.symbol}]{fields}:")
         self.lines.append(body)
         return True
 
