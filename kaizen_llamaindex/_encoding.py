@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kaizen_core import (
+    CompressResponse,
     KaizenClient,
     KaizenPayloadTooLargeError,
     KaizenRateLimitError,
     KaizenRequestError,
     KaizenServerError,
     KaizenSyncClient,
+    PromptEncodeResponse,
 )
 from kaizen_core.engine import count_tokens
 from kaizen_core.env_clients import EnvClients
@@ -244,7 +246,9 @@ class KaizenTextEncoder:
     async def _arewrite(self, text: str, model: str) -> TextRewrite:
         value = _parse_whole_json(text)
         if value is not None:
-            response = await self.async_client.compress(self._compress_payload(value, model))
+            response: CompressResponse | PromptEncodeResponse = await self.async_client.compress(
+                self._compress_payload(value, model)
+            )
             return self._judge(text, _result_text(response), model, whole_json=True, blocks=1)
         response = await self.async_client.prompts_encode(self._prompt_payload(text, model))
         return self._judge_prompt(text, response, model)

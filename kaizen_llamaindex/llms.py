@@ -105,7 +105,8 @@ class KaizenLLM(EncodingComponent, LLM):
         for name in _INHERITED_FIELDS:
             if kwargs.get(name) is None:
                 kwargs[name] = getattr(llm, name)
-        super().__init__(llm=llm, **kwargs)
+        # LLM.__init__ is pydantic's (fields as keywords); the stubs only know LLM's own fields.
+        super().__init__(llm=llm, **kwargs)  # type: ignore[call-arg]
         self._make_encoder(client, async_client)
 
     @classmethod

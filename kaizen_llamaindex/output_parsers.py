@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from kaizen_core.engine import KTOFDecodeError, decode, encode
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
@@ -142,7 +142,7 @@ class KaizenOutputParser(BaseOutputParser):
                 column=None,
             ) from exc
 
-    def _decode(self, body: str, offset: int, output: str) -> tuple[Any, str]:
+    def _decode(self, body: str, offset: int, output: str) -> tuple[Any, Literal["ktof", "json"]]:
         if body[:1] in ("{", "["):
             try:
                 return json.loads(body), "json"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from pydantic import BaseModel
 from toon_format import _encoder as _toon_encoder
 
 from . import engine
@@ -22,7 +23,7 @@ _COUNT = re.compile(r"^\[(#?)\d+")
 BaseModelOrMapping = Any
 
 
-def _options(options: BaseModelOrMapping, model: type) -> dict[str, Any]:
+def _options(options: BaseModelOrMapping, model: type[BaseModel]) -> dict[str, Any]:
     if options is None:
         return {}
     validated = model.model_validate(dict(options)) if isinstance(options, Mapping) else options
@@ -99,7 +100,7 @@ def ktof_lines(items: Sequence[Any], options: BaseModelOrMapping = None) -> Iter
         return
     count = len(items)
     # The same table rule the engine's encoder applies (toon-format's, nested tables included).
-    if _toon_encoder._shape(items) is not None:
+    if _toon_encoder._shape(cast("list[Any]", items)) is not None:
         first = True
         for item in items:
             header, *rows = engine.encode([item], **kwargs).split("\n")

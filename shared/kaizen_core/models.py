@@ -12,7 +12,7 @@ may send more) and support ``resp["result"]`` / ``resp.get("stats")`` like the p
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Dict, List, Literal, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -224,7 +224,9 @@ class KaizenResponse(_ResponseModel):
 
     def to_dict(self) -> Dict[str, Any]:
         """The body as a plain JSON-ready dict (only the keys the server sent)."""
-        return self.model_dump(mode="json", exclude_unset=True, exclude=_NOT_IN_BODY)
+        return self.model_dump(
+            mode="json", exclude_unset=True, exclude=cast("set[str]", _NOT_IN_BODY)
+        )
 
 
 class CompressResponse(KaizenResponse):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Type
 
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from . import __version__, engine
 from .engine import KTOFDecodeError, KTOFOptionError
@@ -516,12 +516,12 @@ def openapi_document() -> Dict[str, Any]:
     response_models = sorted(
         {m for (_, m) in _DOCS.values()} | {ErrorBody}, key=lambda m: m.__name__
     )
-    keyed = [(m, "validation") for m in request_models] + [
-        (m, "serialization") for m in response_models
-    ]
+    keyed: List[Tuple[Type[BaseModel], JsonSchemaMode]] = [
+        (m, "validation") for m in request_models
+    ] + [(m, "serialization") for m in response_models]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
 
-    def ref(model: Type[BaseModel], mode: str) -> Dict[str, Any]:
+    def ref(model: Type[BaseModel], mode: JsonSchemaMode) -> Dict[str, Any]:
         return refs[(model, mode)]
 
     def json_content(schema: Dict[str, Any]) -> Dict[str, Any]:

@@ -141,7 +141,7 @@ def _same_keys_in_order(objects: list[Any]) -> tuple[Any, ...] | None:
     names = tuple(objects[0])
     if not names or list(map(tuple, objects)).count(names) != len(objects):
         return None
-    shape = []
+    shape: list[tuple[Any, tuple[Any, ...] | None]] = []
     for name in names:
         if type(objects[0][name]) is dict:
             nested = _same_keys_in_order(list(map(itemgetter(name), objects)))

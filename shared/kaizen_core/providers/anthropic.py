@@ -43,7 +43,7 @@ def _status(exc: anthropic.APIStatusError) -> int:
     return status
 
 
-_STATUS_BY_ERROR_TYPE = {
+_STATUS_BY_ERROR_TYPE: dict[str | None, int] = {
     "invalid_request_error": 400,
     "authentication_error": 401,
     "permission_error": 403,

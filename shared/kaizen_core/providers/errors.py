@@ -88,7 +88,9 @@ class KaizenProviderError(KaizenError):
         return (_rebuild, (type(self), self.__dict__.copy()))
 
 
-class KaizenProviderRateLimitError(KaizenProviderError, KaizenRateLimitError):
+# KaizenProviderError.status_code is int | None (connection failures have none); KaizenAPIError's
+# is int. This subclass is only built for a 429, so its status_code is always an int.
+class KaizenProviderRateLimitError(KaizenProviderError, KaizenRateLimitError):  # type: ignore[misc]
     """The vendor rate-limited the call (HTTP 429); ``retry_after`` carries its hint."""
 
 

@@ -132,6 +132,7 @@ def rewrite_gemini_contents(kwargs: dict[str, Any], rewrite: Rewrite) -> dict[st
         if isinstance(config, dict):
             out["config"] = {**config, "system_instruction": new_system}
         else:
+            assert config is not None  # None has no system_instruction: returned above
             out["config"] = config.model_copy(update={"system_instruction": new_system})
     return out
 
