@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench serve record redis-server clean
+.PHONY: install demo test bench serve record typecheck redis-server clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ serve: $(STAMP)
 # Re-record the VCR cassettes from a real `kaizen serve` and the local vendor stand-ins.
 record: $(STAMP) redis-server
 	$(PY) -m pytest --record-mode=rewrite
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
