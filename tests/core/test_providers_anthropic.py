@@ -55,13 +55,6 @@ def server(running_server: AnthropicStandin) -> AnthropicStandin:
     return running_server
 
 
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(
-        Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem
-    )
-
-
 def _kwargs() -> dict[str, Any]:
     return {
         "model": "claude-haiku-4-5",

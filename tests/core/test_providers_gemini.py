@@ -55,13 +55,6 @@ def server(running_server: GeminiStandin) -> GeminiStandin:
     return running_server
 
 
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(
-        Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem
-    )
-
-
 def _client(server: GeminiStandin, **http: Any) -> genai.Client:
     return genai.Client(api_key=API_KEY, http_options={"base_url": server.base_url, **http})
 

@@ -159,13 +159,6 @@ def server(running_server: OpenAIWithResponsesStandIn) -> OpenAIWithResponsesSta
     return running_server
 
 
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(
-        Path(__file__).resolve().parents[1] / "cassettes" / "providers" / Path(__file__).stem
-    )
-
-
 def _messages() -> list[dict[str, Any]]:
     return [
         {"role": "system", "content": "You answer about the rows."},
