@@ -82,7 +82,9 @@ def standin() -> Iterator[OpenAIStandIn]:
         _STANDIN.stop()
 
 
-class TestChatKaizenOverBrainUnit(ChatModelUnitTests):
+class _OverBrain:
+    """ChatKaizen around the offline tool-calling model."""
+
     @property
     def chat_model_class(self) -> type[ChatKaizen]:
         return ChatKaizenOverBrain
@@ -92,7 +94,9 @@ class TestChatKaizenOverBrainUnit(ChatModelUnitTests):
         return {"model_name": "brain-1"}
 
 
-class TestChatKaizenOverOpenAIUnit(ChatModelUnitTests):
+class _OverOpenAI:
+    """ChatKaizen around ChatOpenAI talking HTTP to the local stand-in."""
+
     @property
     def chat_model_class(self) -> type[ChatKaizen]:
         return ChatKaizenOverOpenAI
@@ -102,29 +106,21 @@ class TestChatKaizenOverOpenAIUnit(ChatModelUnitTests):
         return {"model": "gpt-4o-mini"}
 
 
-class TestChatKaizenOverBrainIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatKaizen]:
-        return ChatKaizenOverBrain
+class TestChatKaizenOverBrainUnit(_OverBrain, ChatModelUnitTests):
+    pass
 
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model_name": "brain-1"}
 
+class TestChatKaizenOverOpenAIUnit(_OverOpenAI, ChatModelUnitTests):
+    pass
+
+
+class TestChatKaizenOverBrainIntegration(_OverBrain, ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "brain-2"
 
 
-class TestChatKaizenOverOpenAIIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatKaizen]:
-        return ChatKaizenOverOpenAI
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "gpt-4o-mini"}
-
+class TestChatKaizenOverOpenAIIntegration(_OverOpenAI, ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "gpt-4.1-mini"
