@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import bpe_openai
-
 __all__ = [
     "DEFAULT_MODEL",
     "ESTIMATE_ENCODING",
@@ -67,6 +65,10 @@ def encoding_for_model(model: str | None) -> tuple[str, bool]:
 
 @lru_cache(maxsize=8)
 def _encoding(name: str) -> Any:
+    # Imported on first count: loading bpe-openai takes about half a second, which a client
+    # that only talks to a remote Kaizen service should not pay at ``import kaizen_core``.
+    import bpe_openai
+
     return bpe_openai.get_encoding(name)
 
 
