@@ -195,3 +195,110 @@ def test_keyed_tables_with_keys_that_are_not_strings_take_the_general_rules() ->
         encode_tables_fast(value, indent=2, delimiter=",", length_marker=False, model=None) is None
     )
     assert decode(encode(value, format="auto")) == {str(key): row for key, row in value.items()}
+
+
+def _stamps(count: int, first: Any = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": first(i) if first else i,
+            "at": f"2025-01-{i % 28 + 1:02d}T10:{i % 60:02d}:00Z",
+            "note": "a: b" if i % 3 else ":x",
+        }
+        for i in range(count)
+    ]
+
+
+def _hidden_bytes(value: Any) -> list[bytes]:
+    """The JSON bytes etoon was given while encoding ``value`` by the table route."""
+    seen: list[bytes] = []
+    real = fast_tables.render
+
+    def spy(raw: bytes, delimiter: str) -> str:
+        seen.append(raw)
+        return real(raw, delimiter)
+
+    with patch.object(fast_tables, "render", spy):
+        text = encode_tables_fast(value, indent=2, delimiter=",", length_marker=False, model=None)
+    assert text is not None
+    assert text in {
+        render_auto(normalize(value), indent=2, delimiter=option, length_marker=False)
+        for option in ",\t"
+    }
+    return seen
+
+
+def test_colons_inside_cells_are_hidden_from_etoon_and_come_back_bare() -> None:
+    value = {"events": _stamps(40)}
+    seen = _hidden_bytes(value)
+    assert seen and all(b"\x7f" in raw and b"T10\x7f" in raw for raw in seen)
+    text = encode(value, format="auto")
+    assert ",2025-01-01T10:00:00Z," in text and '"' not in text.partition("\n")[2]
+    assert same_json(decode(text), value)
+
+
+@pytest.mark.parametrize(
+    ("value", "hidden"),
+    [
+        ({"events": _stamps(40, first=lambda i: f"id:{i}")}, False),  # a first cell's colon
+        ({f"k:{i}": {"at": f"10:{i:02d}", "n": i} for i in range(40)}, False),  # entry keys'
+        ({"events": [{"id": i, "a:b": f"10:{i:02d}"} for i in range(40)]}, False),  # a field's
+        ({"events": [{"id": i, "at": f"10:{i:02d}", "q": 'x":y'} for i in range(40)]}, True),
+        ({"events": [{"id": i, "at": f":{i}"} for i in range(40)]}, False),  # first: restored
+        ({"events": [{"id": i, "at": f"{i}"} for i in range(40)]}, False),  # no colon at all
+    ],
+    ids=["first-cell", "entry-key", "field-name", "escaped-quote", "leading", "no-colon"],
+)
+def test_colons_are_hidden_only_where_adaptive_output_writes_them_bare(
+    value: Any, hidden: bool
+) -> None:
+    assert all((b"\x7f" in raw) is hidden for raw in _hidden_bytes(value))
+    assert same_json(decode(encode(value, format="auto")), value)
+
+
+def test_the_delimiter_chosen_for_table_shapes_is_remembered() -> None:
+    from kaizen_core.engine import adaptive
+
+    counted: list[str] = []
+    real = adaptive.counter_for
+
+    def counter(model: str | None) -> Any:
+        count = real(model)
+
+        def spy(text: str) -> int:
+            counted.append(text)
+            return count(text)
+
+        return spy
+
+    def page(start: int) -> dict[str, Any]:
+        rows = [
+            {"id": i, "name": f"user, {i}", "at": f"2025-01-01T10:{i % 60:02d}Z"}
+            for i in range(start, start + 300)
+        ]
+        return {"users": rows, "page": start}
+
+    def fast(value: Any, **options: Any) -> str | None:
+        settings = {"indent": 2, "delimiter": ",", "length_marker": False, "model": "gpt-4o"}
+        return encode_tables_fast(value, **{**settings, **options})
+
+    adaptive.clear_cache()
+    with patch.object(adaptive, "counter_for", counter):
+        first = fast(page(0))
+        assert len(counted) == 2  # one sample per delimiter
+        chosen = next(
+            option
+            for option in ",\t"
+            if first == render_auto(page(0), indent=2, delimiter=option, length_marker=False)
+        )
+        second = fast(page(300))  # same shapes, new values: no sample, no count
+        assert len(counted) == 2
+        assert second == render_auto(page(300), indent=2, delimiter=chosen, length_marker=False)
+        fast(page(300), model="gpt-4")  # another tokenizer decides afresh
+        fast({"other": page(0)["users"]})  # so does another shape
+        assert len(counted) == 6
+        adaptive.clear_cache(delimiters=False)
+        fast(page(600))
+        assert len(counted) == 6
+        adaptive.clear_cache()
+        fast(page(600))
+        assert len(counted) == 8

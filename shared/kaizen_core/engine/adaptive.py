@@ -41,6 +41,11 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
      rendering, so the sample is kept to a small share of the table; the full text is
      rendered once, with the chosen delimiter, and not tokenized (a table too small to
      sample is its own sample and is counted exactly);
+   * the chosen delimiter is remembered for the block's *table shapes* (where each table
+     stands and its first row's keys; LRU, 256 entries), so the next block of the same
+     shapes (the same tool's next result, the next page of a listing) is rendered once,
+     with no sample and no token count. Every delimiter decodes exactly; a remembered one
+     can only cost the few tokens a fresh comparison would save;
    * compact JSON is not a candidate: the route is taken only when the text is under 75% of
      the tables' JSON characters alone (otherwise the rules above apply in full);
    * these results are not cached (rendering costs less than computing the cache key).
@@ -62,7 +67,7 @@ from typing import Any
 from .auto_encoder import AutoEncoder
 from .codec import encode_toon
 from .errors import KTOFEncodeError
-from .fast_tables import FastAutoEncoder, NotFast, has_candidate, prepare
+from .fast_tables import FastAutoEncoder, NotFast, has_candidate, prepare, table_shapes
 from .tokens import counter_for, encoding_for_model
 
 __all__ = ["clear_cache", "encode_adaptive", "encode_tables_fast", "render_auto"]
@@ -70,6 +75,8 @@ __all__ = ["clear_cache", "encode_adaptive", "encode_tables_fast", "render_auto"
 _CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
 _CACHE_LOCK = Lock()
 _CACHE_SIZE = 512
+_DELIMITERS: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_DELIMITERS_SIZE = 256
 _CACHE_MAX_CHARS = 65536
 _ALTERNATE_DELIMITERS_FROM = 4096
 _JSON_WORTH_COUNTING = 0.75
@@ -92,10 +99,28 @@ def render_auto(value: Any, *, indent: int, delimiter: str, length_marker: bool)
     return "\n".join(_render(value, indent, delimiter, length_marker).lines)
 
 
-def clear_cache() -> None:
-    """Forget cached adaptive encodings."""
+def clear_cache(*, delimiters: bool = True) -> None:
+    """Forget cached adaptive encodings and, unless ``delimiters=False``, the delimiters
+    chosen for table shapes (rule 3)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+        if delimiters:
+            _DELIMITERS.clear()
+
+
+def _remembered_delimiter(key: tuple[Any, ...]) -> str | None:
+    with _CACHE_LOCK:
+        chosen = _DELIMITERS.get(key)
+        if chosen is not None:
+            _DELIMITERS.move_to_end(key)
+        return chosen
+
+
+def _remember_delimiter(key: tuple[Any, ...], chosen: str) -> None:
+    with _CACHE_LOCK:
+        _DELIMITERS[key] = chosen
+        if len(_DELIMITERS) > _DELIMITERS_SIZE:
+            _DELIMITERS.popitem(last=False)
 
 
 def encode_adaptive(
@@ -180,9 +205,36 @@ def encode_tables_fast(
         value = prepare(data)
     except (KTOFEncodeError, RecursionError):
         return None  # the general path raises its own error
+    memo: dict[tuple[str, int], Any] = {}
+    key = (table_shapes(value), indent, delimiter, length_marker, encoding_for_model(model)[0])
+    best = _remembered_delimiter(key)
+    if best is not None:
+        full = _render_fast(value, indent, best, length_marker, None, memo)
+        if full is None:
+            return None
+        text = "\n".join(full.lines)
+    else:
+        chosen = _compare_delimiters(value, indent, delimiter, length_marker, model, memo)
+        if chosen is None:
+            return None
+        best, full, text = chosen
+        _remember_delimiter(key, best)
+    if len(text) >= _JSON_WORTH_COUNTING * full.fast_json_chars:
+        return None
+    return text
+
+
+def _compare_delimiters(
+    value: Any,
+    indent: int,
+    delimiter: str,
+    length_marker: bool,
+    model: str | None,
+    memo: dict[tuple[str, int], Any],
+) -> tuple[str, FastAutoEncoder, str] | None:
+    """Samples rendered with each delimiter, counted: the best delimiter and its full text."""
     delimiters = [delimiter] + [other for other in (",", "\t") if other != delimiter]
     samples: dict[str, FastAutoEncoder] = {}
-    memo: dict[tuple[str, int], Any] = {}
     for option in delimiters:
         sample = _render_fast(value, indent, option, length_marker, SAMPLE_CHARS, memo)
         if sample is None:
@@ -192,16 +244,12 @@ def encode_tables_fast(
     texts = {option: "\n".join(sample.lines) for option, sample in samples.items()}
     counts = {option: count(text) for option, text in texts.items()}
     best = min(delimiters, key=counts.__getitem__)
-    if samples[delimiter].sampled:
-        saving = counts[delimiter] - counts[best]
-        if saving < max(_SWITCH_MIN_TOKENS, _SWITCH_MIN_SHARE * counts[delimiter]):
-            best = delimiter
-        full = _render_fast(value, indent, best, length_marker, None, memo)
-        if full is None:
-            return None
-        text = "\n".join(full.lines)
-    else:
-        full, text = samples[best], texts[best]
-    if len(text) >= _JSON_WORTH_COUNTING * full.fast_json_chars:
+    if not samples[delimiter].sampled:
+        return best, samples[best], texts[best]
+    saving = counts[delimiter] - counts[best]
+    if saving < max(_SWITCH_MIN_TOKENS, _SWITCH_MIN_SHARE * counts[delimiter]):
+        best = delimiter
+    full = _render_fast(value, indent, best, length_marker, None, memo)
+    if full is None:
         return None
-    return text
+    return best, full, "\n".join(full.lines)

@@ -17,10 +17,15 @@ output writes it as the same table TOON does:
 
 The header line is then written by the adaptive renderer (its key quoting, ``[#N]``), the
 rows are ``etoon``'s, re-indented, with quotes removed from the cells adaptive quoting leaves
-bare (one ``re.split`` whose groups are the token's text when the adaptive rules accept it
-bare, else the whole quoted token, which is what adaptive quoting writes for it since both
-quote with the same escapes). Anything else falls back to
-the Python renderer for that candidate. The property tests compare this renderer with
+bare. Colons are the common case (timestamps, URLs, times): TOON quotes every string that
+holds one, adaptive output only keys and a row's first cell. So, unless a field name, entry
+key or first cell holds a colon, the colons inside strings are swapped for ``\\x7f`` (absent
+from the data, see above) before ``etoon`` renders the rows and swapped back after, and
+``etoon`` never quotes a cell for its colon (:func:`_hide_colons`). The quotes still left are
+removed by one ``re.split`` whose groups are the token's text when the adaptive rules accept
+it bare, else the whole quoted token, which is what adaptive quoting writes for it since both
+quote with the same escapes. Anything else falls back to the Python renderer for that
+candidate. The property tests compare this renderer with
 :func:`~.adaptive.render_auto` for every delimiter, indent and length marker.
 
 In *sample* mode (``sample_chars``) a candidate is rendered from evenly spaced rows only, about
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -44,9 +50,14 @@ from .auto_encoder import AutoEncoder
 from .codec import KTOFEncoder, normalize
 from .fast_toon import etoon_identical, plain_json_bytes, render
 
-__all__ = ["FAST_ROWS", "FastAutoEncoder", "NotFast", "has_candidate", "prepare"]
+__all__ = ["FAST_ROWS", "FastAutoEncoder", "NotFast", "has_candidate", "prepare", "table_shapes"]
 
 FAST_ROWS = 32
+
+# Stands in for the colons inside strings while etoon renders (see _hide_colons): ASCII, so
+# the text stays one byte per character, and written bare by TOON.
+_COLON_STAND_IN = "\x7f"
+_STAND_IN_BYTES = _COLON_STAND_IN.encode()
 
 # Lookahead: the token does not read as true/false/null or a number (possessive: no backtracking).
 _NOT_BARE = r'(?!(?>true|false|null|[+-]?+[0-9]++(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+)")'
@@ -118,6 +129,22 @@ def has_candidate(value: Any, depth: int = 3) -> bool:
     if depth and type(value) is dict:
         return any(has_candidate(item, depth - 1) for item in value.values())
     return False
+
+
+def table_shapes(value: Any, depth: int = 3) -> tuple[Any, ...]:
+    """Where the table candidates stand (the keys down to them) and their first row's keys."""
+    if table_candidate(value):
+        return ("rows", tuple(value[0]))
+    if keyed_candidate(value):
+        return ("keyed", tuple(next(iter(value.values()))))
+    if depth and type(value) is dict:
+        inner = tuple(
+            (key, shapes)
+            for key, item in value.items()
+            if (shapes := table_shapes(item, depth - 1))
+        )
+        return ("object", inner) if inner else ()
+    return ()
 
 
 def prepare(value: Any) -> Any:
@@ -206,7 +233,6 @@ class FastAutoEncoder(AutoEncoder):
         self.fast_tables = 0
         self.fast_json_chars = 0
         self.sampled = False
-        self._toon = KTOFEncoder(2, delimiter, False)
 
     # -- entry points where a candidate can stand ----------------------------------------
 
@@ -249,11 +275,20 @@ class FastAutoEncoder(AutoEncoder):
             self.memo[key] = compute()
         return self.memo[key]
 
-    def _render(self, raw: bytes | None, header: str, keyed: bool, depth: int) -> str | None:
-        """``etoon``'s rows for checked JSON bytes under ``header`` (checked), adapted; or None."""
+    def _render(
+        self, raw: bytes | None, hidden: bytes | None, header: str, keyed: bool, depth: int
+    ) -> str | None:
+        """``etoon``'s rows for checked JSON bytes under ``header`` (checked), adapted; or None.
+
+        ``hidden`` is ``raw`` with its inner colons swapped out (:func:`_hide_colons`), if
+        that is safe.
+        """
         if raw is None:
             return None
-        text = render(raw, self.delimiter)
+        if hidden is None:
+            text = render(raw, self.delimiter)
+        else:
+            text = render(hidden, self.delimiter).replace(_COLON_STAND_IN, ":")
         first, _, body = text.partition("\n")
         if first != header or not body:
             return None
@@ -289,16 +324,24 @@ class FastAutoEncoder(AutoEncoder):
         raw = self._remember(
             "json", chosen, lambda: _checked_json(chosen, keyed=keyed, sampled=sampled)
         )
+        hidden = self._remember("hidden", chosen, lambda: _hide_colons(raw, chosen, shape, keyed))
         colon = ":" if keyed else ""
-        header = f"[{len(chosen)}{colon}{self.symbol}]{self._toon.field_list(shape)}:"
-        body = self._render(raw, header, keyed, depth)
+        toon_fields, fields = _field_lists(shape, self.delimiter)
+        header = f"[{len(chosen)}{colon}{self.symbol}]{toon_fields}:"
+        body = self._render(raw, hidden, header, keyed, depth)
         if body is None:
             return False
         self.sampled |= sampled
-        fields = self.field_list(shape)
         self.emit(depth, f"{prefix}[{self.mark}{len(block)}{colon}{self.symbol}]{fields}:")
         self.lines.append(body)
         return True
+
+
+@lru_cache(maxsize=256)
+def _field_lists(shape: tuple[Any, ...], delimiter: str) -> tuple[str, str]:
+    """A table's field list as TOON writes it (``etoon``'s header) and as adaptive output does."""
+    toon = KTOFEncoder(2, delimiter, False).field_list(shape)
+    return toon, AutoEncoder(2, delimiter, False).field_list(shape)
 
 
 def _keyed_shape(obj: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -318,6 +361,51 @@ def _checked_json(value: Any, *, keyed: bool, sampled: bool) -> bytes | None:
     if b"\x7f" in raw or not etoon_identical(raw, keys=keyed):
         return None
     return raw
+
+
+def _first_cells(block: Any, shape: tuple[Any, ...], keyed: bool) -> Any:
+    """The texts written first on each row: entry keys, or the rows' first (leaf) column."""
+    if keyed:
+        return block
+    cells = block
+    while shape:
+        name, nested = shape[0]
+        cells = map(itemgetter(name), cells)
+        shape = nested
+    return cells
+
+
+def _hide_colons(
+    raw: bytes | None, block: Any, shape: tuple[Any, ...], keyed: bool
+) -> bytes | None:
+    """``raw`` with the colons inside strings swapped for :data:`_COLON_STAND_IN`, or None.
+
+    Compact JSON has a colon outside strings only right after a key's closing quote; a colon
+    restored there that was inside a string (after an escaped quote, or first in a string)
+    is merely left for ``etoon`` to quote, as before. None when the first rows' values hold
+    no colon (swapping would cost more than it saves), the stand-in occurs in the data, or a
+    field name or first cell holds a colon (those stay quoted in adaptive output too).
+    """
+    if raw is None or _STAND_IN_BYTES in raw:
+        return None
+    head = list(islice(block.values() if keyed else block, 8))
+    head_json = plain_json_bytes(head)
+    if head_json is None or head_json.count(b":") <= len(head) * _key_count(shape):
+        return None
+    if _colon_in_names(shape):
+        return None
+    texts = [cell for cell in _first_cells(block, shape, keyed) if type(cell) is str]
+    if texts and ":" in "\n".join(texts):
+        return None
+    return raw.replace(b":", _STAND_IN_BYTES).replace(b'"' + _STAND_IN_BYTES, b'":')
+
+
+def _key_count(shape: tuple[Any, ...]) -> int:
+    return sum(1 + (_key_count(nested) if nested else 0) for _, nested in shape)
+
+
+def _colon_in_names(shape: tuple[Any, ...]) -> bool:
+    return any(":" in name or (nested and _colon_in_names(nested)) for name, nested in shape)
 
 
 def _sample_rows(rows: list[Any], sample_chars: int) -> list[Any]:
