@@ -21,6 +21,25 @@ def median_seconds(
     return statistics.median(runs) / number
 
 
+def paired_ratio(
+    baseline: Callable[[], object],
+    candidate: Callable[[], object],
+    *,
+    rounds: int = 21,
+    min_round_seconds: float = 0.005,
+) -> float:
+    """Median over ``rounds`` of (``baseline`` time / ``candidate`` time), timed back to back.
+
+    Each round times the same number of calls of each (enough for the baseline to last
+    ``min_round_seconds``), so both meet the same machine state and drift (frequency, other
+    load) cancels in the ratio instead of landing on whichever was timed in a slower moment.
+    """
+    first, second = timeit.Timer(baseline), timeit.Timer(candidate)
+    number = _calibrate(first, min_round_seconds)
+    ratios = [first.timeit(number) / second.timeit(number) for _ in range(rounds)]
+    return statistics.median(ratios)
+
+
 def _calibrate(timer: timeit.Timer, target: float) -> int:
     """The smallest loop count (1, then growing) whose run lasts at least ``target`` seconds."""
     number = 1
