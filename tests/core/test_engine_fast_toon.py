@@ -228,3 +228,68 @@ def test_checks_cover_data_dense_in_the_rare_bytes(filler: str, late: Any, diffe
         rows = [{"v": filler.format(i) + " " * spacing, "n": i} for i in range(count)]
         assert etoon_identical(orjson.dumps(rows)), (filler, count)
         assert etoon_identical(orjson.dumps([*rows, late])) is not differs, (filler, count)
+
+
+class _Color(enum.Enum):
+    RED = "red"
+    NESTED = (1, 2)
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Same JSON value, same types (1 is not 1.0), same key order, same sign of zero."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return list(a) == list(b) and all(_identical(a[k], b[k]) for k in a)
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_identical, a, b))
+    if type(a) is float:
+        return repr(a) == repr(b)
+    return bool(a == b)
+
+
+HOST_VALUES = st.recursive(
+    st.one_of(
+        SCALARS,
+        st.floats(),  # NaN and infinities become null
+        st.integers(),  # beyond 64 bits: left to the Python walk
+        st.sampled_from(
+            [uuid.UUID(int=7), (1, "a"), date(2025, 1, 2), Decimal("1.5"), _Color.RED]
+            + [_Color.NESTED, _Level.HIGH, {1, 2}]
+        ),
+        st.sampled_from(["\ud800", "a\udfffb"]),  # unpaired surrogates: refused either way
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(TEXT, children, max_size=4),
+        st.dictionaries(st.integers(0, 3), children, max_size=2),  # keys that are not strings
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.one_of(VALUES, HOST_VALUES))
+def test_normalize_equals_the_toon_format_walk(value: Any) -> None:
+    """The orjson round trip of plain JSON is what toon-format's own walk returns, or unused."""
+    from kaizen_core.engine.errors import KTOFEncodeError
+    from toon_format import _encoder as _te
+
+    try:
+        expected = _te._Normalizer(None, False).normalize(value)
+    except (TypeError, ValueError):
+        with pytest.raises(KTOFEncodeError):
+            normalize(value)
+        return
+    assert _identical(normalize(value), expected)
+
+
+def test_normalize_of_a_deep_value_takes_the_walk() -> None:
+    value: Any = 1
+    for _ in range(300):  # deeper than orjson serializes
+        value = [value]
+    assert _identical(normalize(value), value)

@@ -67,6 +67,7 @@ from typing import Any
 from .auto_encoder import AutoEncoder
 from .codec import encode_toon
 from .errors import KTOFEncodeError
+from .fast_toon import encode_fast_toon
 from .fast_tables import FastAutoEncoder, NotFast, has_candidate, prepare, table_shapes
 from .tokens import counter_for, encoding_for_model
 
@@ -163,9 +164,8 @@ def _choose(
     if len(text) >= _JSON_WORTH_COUNTING * len(compact):
         candidates.append(compact)
     if first.extended_tables:
-        candidates.append(
-            encode_toon(value, indent=indent, delimiter=delimiter, length_marker=length_marker)
-        )
+        options = {"indent": indent, "delimiter": delimiter, "length_marker": length_marker}
+        candidates.append(encode_fast_toon(value, **options) or encode_toon(value, **options))
     if len(candidates) == 1:
         return text
     count = counter_for(model)

@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from toon_format import _decoder as _td
 from toon_format import _encoder as _te
 from toon_format._errors import ToonDecodeError
@@ -44,6 +45,7 @@ from toon_format._text import _needs_quotes
 from toon_format._text import quote as _quote
 
 from .errors import KTOFDecodeError, KTOFEncodeError, locate_column
+from .fast_toon import plain_json_bytes
 from .parser import KTOFParser, parse_json_token
 
 __all__ = [
@@ -64,9 +66,17 @@ __all__ = [
 def normalize(data: Any) -> Any:
     """Map host values onto the JSON data model the way ``toon-format`` does.
 
+    A dict or list that is plain JSON to ``orjson`` (see :func:`~.fast_toon.plain_json_bytes`:
+    it refuses every value ``toon-format`` maps otherwise) comes back from an ``orjson`` round
+    trip, equal and several times faster than the Python walk; anything else takes the walk.
+
     Raises:
         KTOFEncodeError: the value has no JSON/KTOF representation.
     """
+    if type(data) is dict or type(data) is list:
+        raw = plain_json_bytes(data)
+        if raw is not None:
+            return orjson.loads(raw)
     try:
         return _te._Normalizer(None, False).normalize(data)
     except RecursionError:
