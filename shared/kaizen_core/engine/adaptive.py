@@ -164,8 +164,14 @@ def _choose(
     if len(text) >= _JSON_WORTH_COUNTING * len(compact):
         candidates.append(compact)
     if first.extended_tables:
-        options = {"indent": indent, "delimiter": delimiter, "length_marker": length_marker}
-        candidates.append(encode_fast_toon(value, **options) or encode_toon(value, **options))
+        toon = encode_fast_toon(
+            value, indent=indent, delimiter=delimiter, length_marker=length_marker
+        )
+        if toon is None:
+            toon = encode_toon(
+                value, indent=indent, delimiter=delimiter, length_marker=length_marker
+            )
+        candidates.append(toon)
     if len(candidates) == 1:
         return text
     count = counter_for(model)
