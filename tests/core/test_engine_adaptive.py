@@ -16,7 +16,6 @@ from kaizen_core.engine.fast_tables import FAST_ROWS
 from benchmarks import datasets
 
 
-
 def _exact(a: Any, b: Any) -> bool:
     """JSON equality that also keeps key order and the sign of zero (1 == 1.0 as in JSON)."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -140,3 +139,85 @@ def test_auto_results_are_cached_and_model_specific() -> None:
 def test_table_edge_cases(value: Any, delimiter: str) -> None:
     text = encode({"rows": value}, format="auto", delimiter=delimiter)
     assert _exact(decode(text), {"rows": value}), text
+
+
+def _semi_uniform(count: int, note: str) -> list[dict[str, Any]]:
+    """Event-log rows: optional columns keep them off the etoon route (extended tables)."""
+    rows: list[dict[str, Any]] = []
+    for i in range(count):
+        row: dict[str, Any] = {"id": i, "kind": ["open", "close", "move"][i % 3], "note": note}
+        if i % 4 == 0:
+            row["error"] = {"code": i % 7, "message": f"failed step {i}"}
+        rows.append(row)
+    return rows
+
+
+def test_thinned_copies_keep_short_arrays_and_space_long_ones_evenly() -> None:
+    from kaizen_core.engine import adaptive
+
+    value = {"rows": list(range(1000)), "few": list(range(48)), "nested": [{"x": list(range(200))}]}
+    thinned = adaptive._thinned(value)
+    assert thinned["few"] == list(range(48))  # at most twice the kept count: untouched
+    assert thinned["rows"] == list(range(0, 1000, 42)) and len(thinned["rows"]) == 24
+    assert thinned["nested"][0]["x"] == list(range(0, 200, 9))
+    assert value["rows"] == list(range(1000))  # the caller's value is not touched
+
+
+def test_switching_delimiter_needs_three_tokens_and_a_share() -> None:
+    from kaizen_core.engine.adaptive import _switch
+
+    assert _switch({",": 1000, "\t": 998}, ",") == ","  # two tokens: too few
+    assert _switch({",": 1000, "\t": 996}, ",") == "\t"
+    assert _switch({",": 100_000, "\t": 99_800}, ",") == ","  # 0.2%: too small a share
+    assert _switch({",": 100_000, "\t": 99_600}, ",") == "\t"
+    assert _switch({"|": 50, ",": 40, "\t": 45}, "|") == ","
+
+
+@pytest.mark.parametrize(
+    ("note", "requested"),
+    [
+        ("plain words here", ","),
+        ("plain words here", "|"),
+        ("a, b, c, d, e, f", ","),  # every row quotes its note under commas
+        ("a, b, c, d, e, f", "\t"),
+    ],
+)
+def test_large_blocks_choose_the_delimiter_on_a_thinned_copy(note: str, requested: str) -> None:
+    from unittest.mock import patch
+
+    from kaizen_core.engine import adaptive
+
+    value = {"events": _semi_uniform(2000, note)}
+    assert len(_compact(value)) >= adaptive._THIN_FROM
+    renders = {
+        option: render_auto(value, indent=2, delimiter=option, length_marker=False)
+        for option in {requested, ",", "\t"}
+    }
+    # what comparing the full renders would choose
+    chosen = adaptive._switch(
+        {option: count_tokens(text, "gpt-4o").tokens for option, text in renders.items()}, requested
+    )
+    if "," in note:
+        assert chosen == "\t"
+    counted: list[int] = []
+    real = adaptive.counter_for
+
+    def counter(model: str | None) -> Any:
+        count = real(model)
+
+        def spy(text: str) -> int:
+            counted.append(len(text))
+            return count(text)
+
+        return spy
+
+    clear_cache()
+    with patch.object(adaptive, "counter_for", counter):
+        text = encode(value, format="auto", delimiter=requested, model="gpt-4o")
+    assert text == renders[chosen]
+    assert _exact(decode(text), value)
+    # the delimiters were compared on thinned copies: no full render but the chosen one
+    # was counted next to the other candidates (JSON, plain TOON)
+    full = [size for size in counted if size > len(text) // 10]
+    assert len(full) <= 3 and len(text) in full
+    assert len(counted) - len(full) == len(renders)  # one thinned copy per delimiter

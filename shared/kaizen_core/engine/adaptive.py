@@ -20,7 +20,10 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
 
    * adaptive KTOF with the requested delimiter;
    * adaptive KTOF with ``,`` and ``\\t`` when the block is at least 4 KB or some cell had to be
-     quoted because it holds the delimiter (below that the delimiters differ by a token or two);
+     quoted because it holds the delimiter (below that the delimiters differ by a token or two).
+     From 32 KB of JSON the delimiter is chosen beforehand on a *thinned* copy (every array
+     of more than 48 items cut to about 24 evenly spaced ones), rendered with each delimiter
+     and switched to under rule 3's threshold; only the chosen one is rendered in full;
    * compact JSON, unless the KTOF text is under 75% of the JSON's characters (measured on the
      benchmark shapes: KTOF then always has fewer tokens);
    * ``toon-format``'s own output when an extended table was written (so the result is never
@@ -80,6 +83,8 @@ _DELIMITERS: OrderedDict[tuple[Any, ...], str] = OrderedDict()
 _DELIMITERS_SIZE = 256
 _CACHE_MAX_CHARS = 65536
 _ALTERNATE_DELIMITERS_FROM = 4096
+_THIN_FROM = 32768
+_THIN_KEEP = 24
 _JSON_WORTH_COUNTING = 0.75
 SAMPLE_CHARS = 2048
 _SWITCH_MIN_TOKENS = 3
@@ -152,10 +157,14 @@ def encode_adaptive(
 def _choose(
     value: Any, compact: str, indent: int, delimiter: str, length_marker: bool, model: str | None
 ) -> str:
+    thin = len(compact) >= _THIN_FROM
+    if thin:
+        delimiter = _thinned_choice(value, indent, delimiter, length_marker, model)
     first = _render(value, indent, delimiter, length_marker)
     text = "\n".join(first.lines)
     candidates = [text]
-    if first.delimited and (len(text) >= _ALTERNATE_DELIMITERS_FROM or first.split_quotes):
+    alternates = len(text) >= _ALTERNATE_DELIMITERS_FROM or first.split_quotes
+    if first.delimited and alternates and not thin:
         for other in (",", "\t"):
             if other != delimiter:
                 candidates.append(
@@ -176,6 +185,46 @@ def _choose(
         return text
     count = counter_for(model)
     return min(candidates, key=count)
+
+
+def _thinned(value: Any) -> Any:
+    """``value`` with every array of more than twice ``_THIN_KEEP`` items cut to about
+    ``_THIN_KEEP`` evenly spaced ones (rule 2)."""
+    if type(value) is list:
+        if len(value) > 2 * _THIN_KEEP:
+            value = value[:: -(-len(value) // _THIN_KEEP)]
+        return [_thinned(item) for item in value]
+    if type(value) is dict:
+        return {key: _thinned(item) for key, item in value.items()}
+    return value
+
+
+def _thinned_choice(
+    value: Any, indent: int, delimiter: str, length_marker: bool, model: str | None
+) -> str:
+    """The delimiter for a large block, compared on its thinned copy (rule 2)."""
+    sample = _thinned(value)
+    first = _render(sample, indent, delimiter, length_marker)
+    if not first.delimited:
+        return delimiter
+    count = counter_for(model)
+    counts = {delimiter: count("\n".join(first.lines))}
+    for other in (",", "\t"):
+        if other != delimiter:
+            counts[other] = count(
+                render_auto(sample, indent=indent, delimiter=other, length_marker=length_marker)
+            )
+    return _switch(counts, delimiter)
+
+
+def _switch(counts: dict[str, int], delimiter: str) -> str:
+    """The delimiter with the fewest tokens in ``counts``, if it saves enough over the
+    requested one (at least 3 tokens and 0.3%), else the requested one."""
+    best = min(counts, key=counts.__getitem__)
+    saving = counts[delimiter] - counts[best]
+    if saving < max(_SWITCH_MIN_TOKENS, _SWITCH_MIN_SHARE * counts[delimiter]):
+        return delimiter
+    return best
 
 
 def _render_fast(
@@ -249,12 +298,10 @@ def _compare_delimiters(
     count = counter_for(model)
     texts = {option: "\n".join(sample.lines) for option, sample in samples.items()}
     counts = {option: count(text) for option, text in texts.items()}
-    best = min(delimiters, key=counts.__getitem__)
     if not samples[delimiter].sampled:
+        best = min(delimiters, key=counts.__getitem__)
         return best, samples[best], texts[best]
-    saving = counts[delimiter] - counts[best]
-    if saving < max(_SWITCH_MIN_TOKENS, _SWITCH_MIN_SHARE * counts[delimiter]):
-        best = delimiter
+    best = _switch(counts, delimiter)
     full = _render_fast(value, indent, best, length_marker, None, memo)
     if full is None:
         return None
