@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import pickle
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 from google import genai
 from kaizen_core import KaizenClient, KaizenSyncClient
 from kaizen_core.errors import KaizenAPIError, KaizenError, KaizenRateLimitError
 from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, unwrap, wrap
-from kaizen_core.providers.errors import provider_error
+from kaizen_core.providers._proxy import StreamProxy
+from kaizen_core.providers._report import KaizenCallInfo
+from kaizen_core.providers.errors import provider_error, vendor_error_class
 from kaizen_core.providers.gemini import _retry_delay
+from kaizen_core.providers.openai import _ERRORS as openai_errors
+from kaizen_core.providers.openai import map_openai_error
 
 
 def test_rate_limit_error_is_both_a_provider_and_a_rate_limit_error() -> None:
@@ -25,7 +33,9 @@ def test_rate_limit_error_is_both_a_provider_and_a_rate_limit_error() -> None:
         headers={"Retry-After-Ms": "2500"},
         body={"e": 1},
     )
-    assert type(error) is KaizenProviderRateLimitError
+    assert type(error) is vendor_error_class(KaizenProviderRateLimitError, RuntimeError)
+    assert type(error).__name__ == "KaizenProviderRateLimitError[RuntimeError]"
+    assert isinstance(error, KaizenProviderRateLimitError) and isinstance(error, RuntimeError)
     assert isinstance(error, KaizenRateLimitError) and isinstance(error, KaizenAPIError)
     assert isinstance(error, KaizenProviderError) and isinstance(error, KaizenError)
     assert error.retry_after == 2.5 and error.headers == {"retry-after-ms": "2500"}
@@ -42,8 +52,9 @@ def test_other_statuses_and_transport_failures_are_provider_errors() -> None:
     server_error = provider_error(
         "anthropic", ValueError("boom"), status_code=529, headers={"retry-after": "3"}
     )
-    assert type(server_error) is KaizenProviderError and server_error.retry_after == 3.0
-    assert not isinstance(server_error, KaizenRateLimitError)
+    assert type(server_error) is vendor_error_class(KaizenProviderError, ValueError)
+    assert isinstance(server_error, ValueError) and server_error.retry_after == 3.0
+    assert not isinstance(server_error, (KaizenRateLimitError, KaizenProviderRateLimitError))
     offline = provider_error("gemini", ConnectionError("refused"))
     assert offline.status_code is None and offline.retry_after is None and offline.headers == {}
 
@@ -53,7 +64,7 @@ def test_errors_survive_pickling() -> None:
         "openai", ValueError("x"), status_code=429, request_id="r", headers={"retry-after": "1"}
     )
     copy = pickle.loads(pickle.dumps(error))
-    assert type(copy) is KaizenProviderRateLimitError
+    assert type(copy) is type(error) is vendor_error_class(KaizenProviderRateLimitError, ValueError)
     assert (copy.status_code, copy.request_id, copy.retry_after, str(copy)) == (
         429,
         "r",
@@ -93,3 +104,91 @@ async def test_gemini_checks_the_kaizen_client_per_side() -> None:
         await client.aio.models.generate_content(
             model="gemini-2.5-flash", contents='rows: [{"a": 1}, {"a": 2}]'
         )
+
+
+# -- combined classes ----------------------------------------------------------------------------
+class StrictVendorError(Exception):
+    """A vendor exception whose constructor needs keyword arguments (as openai's do)."""
+
+    constructed = 0
+
+    def __init__(self, message: str, *, response: object, code: str) -> None:
+        super().__init__(message)
+        StrictVendorError.constructed += 1
+        self.message = message
+        self.response = response
+        self.code = code
+
+
+class FinalVendorError(Exception):
+    """A vendor exception that refuses subclasses."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        raise TypeError(f"{cls.__name__}: FinalVendorError cannot be subclassed")
+
+
+def test_vendor_error_classes_are_made_once_per_pair() -> None:
+    rate_limit = vendor_error_class(KaizenProviderRateLimitError, openai.RateLimitError)
+    assert vendor_error_class(KaizenProviderRateLimitError, openai.RateLimitError) is rate_limit
+    assert (
+        rate_limit.__name__
+        == rate_limit.__qualname__
+        == "KaizenProviderRateLimitError[RateLimitError]"
+    )
+    assert rate_limit.__module__ == "kaizen_core.providers.errors"
+    assert issubclass(rate_limit, KaizenProviderRateLimitError)
+    assert issubclass(rate_limit, openai.RateLimitError)
+    same_name = vendor_error_class(KaizenProviderRateLimitError, anthropic.RateLimitError)
+    assert same_name is not rate_limit and not issubclass(same_name, openai.RateLimitError)
+    plain = vendor_error_class(KaizenProviderError, openai.RateLimitError)
+    assert plain is not rate_limit and not issubclass(plain, KaizenRateLimitError)
+
+
+def test_classes_that_cannot_be_combined_fall_back_to_the_kaizen_class() -> None:
+    assert vendor_error_class(KaizenProviderError, FinalVendorError) is KaizenProviderError
+    error = provider_error("openai", FinalVendorError("no"), status_code=429)
+    assert type(error) is KaizenProviderRateLimitError and str(error) == "openai error (429): no"
+    # A base Kaizen's class already has: nothing to combine.
+    assert vendor_error_class(KaizenProviderError, Exception) is KaizenProviderError
+
+
+def test_vendor_state_is_copied_without_calling_the_vendor_constructor() -> None:
+    original = StrictVendorError("quota", response={"status": 429}, code="insufficient_quota")
+    before = StrictVendorError.constructed
+    error = provider_error("openai", original, status_code=429, headers={"retry-after": "2"})
+    assert StrictVendorError.constructed == before
+    assert isinstance(error, StrictVendorError) and isinstance(error, KaizenProviderRateLimitError)
+    assert error.response == {"status": 429} and error.code == "insufficient_quota"
+    assert (error.message, error.retry_after, error.original) == ("quota", 2.0, original)
+    assert str(error) == "openai error (429): quota (retry_after=2s)"
+    assert repr(error) == f"KaizenProviderRateLimitError[StrictVendorError]({str(error)!r})"
+
+
+def test_pickling_rebuilds_vendor_errors_their_constructors_refuse() -> None:
+    lock = threading.Lock()  # pickle refuses a lock: it comes back as None
+    original = StrictVendorError("quota", response=lock, code="insufficient_quota")
+    error = provider_error("openai", original, status_code=429, request_id="r")
+    with pytest.raises(TypeError):  # the vendor's own pickling needs its keyword arguments
+        pickle.loads(pickle.dumps(original))
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and type(copy.original) is StrictVendorError
+    assert copy.original.args == ("quota",) and copy.original.code == "insufficient_quota"
+    assert copy.response is None and copy.original.response is None
+    assert copy.__cause__ is copy.original and str(copy) == str(error)
+    assert error.response is lock  # pickling leaves the live error alone
+
+
+def test_mapped_errors_are_not_mapped_again() -> None:
+    """A mapped error is a vendor error too: a mapping layer above must let it through."""
+    mapped = map_openai_error(
+        openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1:9/v1"))
+    )
+
+    def failing() -> Iterator[Any]:
+        raise mapped
+        yield  # pragma: no cover - makes this a generator
+
+    stream = StreamProxy(failing(), KaizenCallInfo("openai"), openai_errors)
+    with pytest.raises(KaizenProviderError) as caught:
+        next(stream)
+    assert caught.value is mapped and isinstance(mapped, openai.APIConnectionError)

@@ -29,7 +29,10 @@ environment. Pass ``kaizen=KaizenClient(...)`` (async vendor clients) or
 
 Vendor errors are raised as :class:`KaizenProviderError` (HTTP 429:
 :class:`KaizenProviderRateLimitError`, also a ``KaizenRateLimitError``), keeping the vendor's
-exception as ``original`` plus ``status_code``, ``request_id`` and ``retry_after``.
+exception as ``original`` plus ``status_code``, ``request_id`` and ``retry_after``. The raised
+error is also an instance of the vendor exception's class (``KaizenProviderRateLimitError
+[RateLimitError]`` and so on) with the vendor's attributes, so ``except openai.RateLimitError``
+and the other vendor handlers written before wrapping still catch it.
 """
 
 from __future__ import annotations

@@ -124,6 +124,8 @@ class StreamProxy(ResourceProxy):
     def __next__(self) -> Any:
         try:
             return next(self.__wrapped__)
+        except KaizenProviderError:  # mapped already (it is a vendor error too)
+            raise
         except self._kaizen_errors.types as exc:
             raise self._kaizen_errors.convert(exc) from exc
 
@@ -133,6 +135,8 @@ class StreamProxy(ResourceProxy):
     async def __anext__(self) -> Any:
         try:
             return await self.__wrapped__.__anext__()
+        except KaizenProviderError:  # mapped already (it is a vendor error too)
+            raise
         except self._kaizen_errors.types as exc:
             raise self._kaizen_errors.convert(exc) from exc
 
@@ -176,6 +180,8 @@ def wrap_method(
             kwargs = await run.arewrite(walker, kwargs)
             try:
                 result = await method(*args, **kwargs)
+            except KaizenProviderError:  # mapped already (it is a vendor error too)
+                raise
             except map_error.types as exc:
                 raise map_error.convert(exc) from exc
             return _finish(run, result, kwargs, answer_text, map_error)
@@ -188,6 +194,8 @@ def wrap_method(
         kwargs = run.rewrite(walker, kwargs)
         try:
             result = method(*args, **kwargs)
+        except KaizenProviderError:  # mapped already (it is a vendor error too)
+            raise
         except map_error.types as exc:
             raise map_error.convert(exc) from exc
         return _finish(run, result, kwargs, answer_text, map_error)
@@ -211,6 +219,8 @@ class DeferredStream:
         self._manager = self._open_manager()
         try:
             stream = self._manager.__enter__()
+        except KaizenProviderError:  # mapped already (it is a vendor error too)
+            raise
         except self._map_error.types as exc:
             raise self._map_error.convert(exc) from exc
         return StreamProxy(stream, self._run.info, self._map_error)
@@ -243,6 +253,8 @@ class DeferredAsyncStream:
         self._manager = self._open_manager(kwargs)
         try:
             stream = await self._manager.__aenter__()
+        except KaizenProviderError:  # mapped already (it is a vendor error too)
+            raise
         except self._map_error.types as exc:
             raise self._map_error.convert(exc) from exc
         return StreamProxy(stream, self._run.info, self._map_error)

@@ -4,17 +4,35 @@
 
     KaizenError
     ├── KaizenProviderError                 any vendor SDK failure (status, connection, timeout)
+    │   ├── KaizenProviderError[V]          what is raised for a vendor exception of class V:
+    │   │                                   also a V (made per V, see below)
     │   └── KaizenProviderRateLimitError    the vendor answered 429 (``retry_after``)
+    │       └── KaizenProviderRateLimitError[V]   likewise also a V
     └── KaizenAPIError
         └── KaizenRateLimitError            (also a base of KaizenProviderRateLimitError)
 
 So ``except KaizenRateLimitError`` catches a rate limit from Kaizen or from the vendor, and
 ``except KaizenError`` catches everything either side raises. The vendor's own exception
 stays reachable as ``original`` (and as ``__cause__``).
+
+The error raised is also an instance of the vendor exception's own class, so handlers written
+for the vendor SDK keep working around a wrapped client: ``except openai.RateLimitError``,
+``except anthropic.APIStatusError``, ``except google.genai.errors.ClientError`` catch it. Its
+class is ``KaizenProviderRateLimitError[RateLimitError]`` (for example): a subclass of the
+Kaizen class and of the vendor class, made once per pair and cached (:func:`vendor_error_class`).
+The instance holds the vendor exception's attributes (``response``, ``body``, ``request_id``,
+gemini's ``code``/``details``/``status`` ...) next to Kaizen's; where both name an attribute
+Kaizen's value is kept (``status_code``, ``message``, ``body``, ``request_id``, ``headers``),
+except ``code``, which keeps the vendor's value (OpenAI's error code, Gemini's HTTP status).
+The vendor's constructor is never called. When a vendor class cannot be combined
+(``TypeError`` on class creation: a metaclass or layout conflict), the Kaizen class is used alone.
 """
 
 from __future__ import annotations
 
+import pickle
+import threading
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,11 +44,18 @@ __all__ = [
     "KaizenProviderRateLimitError",
     "map_sdk_error",
     "provider_error",
+    "vendor_error_class",
 ]
+
+# The class attribute of a combined class naming its two bases (absent on the plain classes).
+_PAIR = "_kaizen_pair"
 
 
 class KaizenProviderError(KaizenError):
     """A vendor SDK call (OpenAI, Anthropic, Gemini) failed behind a Kaizen wrapper.
+
+    Raised as an instance of a per-vendor subclass that is also the vendor exception's class
+    (see the module docstring), so the vendor's ``except`` clauses still apply.
 
     Attributes:
         provider: ``"openai"``, ``"anthropic"`` or ``"gemini"``.
@@ -67,7 +92,8 @@ class KaizenProviderError(KaizenError):
         self.code: str | None = None
         self.detail: Any = message
         # Not super(): in the rate-limit subclass the next base is KaizenAPIError, whose
-        # constructor takes an HTTP answer; every attribute it would set is set above.
+        # constructor takes an HTTP answer (and in a combined class, then the vendor's
+        # constructor); every attribute they would set is set above or copied from `original`.
         Exception.__init__(self, str(self))
 
     @property
@@ -84,14 +110,68 @@ class KaizenProviderError(KaizenError):
             text += f" (retry_after={self._retry_after:g}s)"
         return text
 
+    def __repr__(self) -> str:
+        # Exception's own repr, stated here so a vendor class's __repr__ never takes over.
+        return f"{type(self).__name__}({str(self)!r})"
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy()))
+        # A combined class cannot be pickled by name: its two bases are, and rebuild it.
+        kaizen_class, vendor_class = type(self).__dict__.get(_PAIR, (type(self), None))
+        state = _portable(self.__dict__)
+        return (_rebuild_error, (kaizen_class, vendor_class, state))
 
 
 # KaizenProviderError.status_code is int | None (connection failures have none); KaizenAPIError's
 # is int. This subclass is only built for a 429, so its status_code is always an int.
 class KaizenProviderRateLimitError(KaizenProviderError, KaizenRateLimitError):  # type: ignore[misc]
     """The vendor rate-limited the call (HTTP 429); ``retry_after`` carries its hint."""
+
+
+_COMBINED: dict[tuple[type, type], type[KaizenProviderError]] = {}
+_COMBINED_LOCK = threading.Lock()
+
+
+def vendor_error_class(
+    kaizen_class: type[KaizenProviderError], vendor_class: type[BaseException]
+) -> type[KaizenProviderError]:
+    """The subclass of ``kaizen_class`` and ``vendor_class``, made on first use and cached.
+
+    Named ``f"{kaizen_class.__name__}[{vendor_class.__name__}]"``. ``kaizen_class`` itself when
+    it already is a ``vendor_class`` or the two cannot be combined (``TypeError`` on class
+    creation: metaclass or instance-layout conflict, inconsistent MRO).
+    """
+    key = (kaizen_class, vendor_class)
+    with _COMBINED_LOCK:
+        combined = _COMBINED.get(key)
+        if combined is None:
+            combined = _combine(kaizen_class, vendor_class)
+            _COMBINED[key] = combined
+    return combined
+
+
+def _combine(
+    kaizen_class: type[KaizenProviderError], vendor_class: type[BaseException]
+) -> type[KaizenProviderError]:
+    if issubclass(kaizen_class, vendor_class):
+        return kaizen_class
+    name = f"{kaizen_class.__name__}[{vendor_class.__name__}]"
+
+    def body(namespace: dict[str, Any]) -> None:
+        namespace.update(
+            {
+                "__module__": __name__,
+                "__qualname__": name,
+                "__doc__": f"{kaizen_class.__doc__}\n\nAlso a ``{vendor_class.__module__}."
+                f"{vendor_class.__qualname__}``: the vendor SDK's handlers catch it.",
+                _PAIR: (kaizen_class, vendor_class),
+            }
+        )
+
+    try:
+        combined = types.new_class(name, (kaizen_class, vendor_class), exec_body=body)
+    except TypeError:
+        return kaizen_class
+    return combined  # type: ignore[return-value]
 
 
 def provider_error(
@@ -107,12 +187,19 @@ def provider_error(
 ) -> KaizenProviderError:
     """Build the Kaizen exception for a vendor failure (the rate-limit class for 429).
 
+    The result is also an instance of ``type(original)`` (see :func:`vendor_error_class`)
+    and carries a copy of ``original``'s attributes under Kaizen's own.
     ``retry_after`` defaults to the ``retry-after-ms`` / ``Retry-After`` headers.
     """
     if retry_after is None:
         retry_after = parse_retry_after(headers)
-    cls = KaizenProviderRateLimitError if status_code == 429 else KaizenProviderError
-    return cls(
+    kaizen_class = KaizenProviderRateLimitError if status_code == 429 else KaizenProviderError
+    cls = vendor_error_class(kaizen_class, type(original))
+    error = cls.__new__(cls)
+    vendor_state = getattr(original, "__dict__", {})
+    error.__dict__.update(vendor_state)
+    KaizenProviderError.__init__(
+        error,
         message or str(original) or type(original).__name__,
         provider=provider,
         original=original,
@@ -122,6 +209,9 @@ def provider_error(
         body=body,
         headers=headers,
     )
+    if vendor_state.get("code") is not None:
+        error.code = vendor_state["code"]  # what `except <vendor>Error as e: e.code` reads
+    return error
 
 
 def map_sdk_error(
@@ -150,7 +240,60 @@ def map_sdk_error(
     )
 
 
+# -- pickling -----------------------------------------------------------------------------------
+class _Reduced:
+    """Pickles as ``function(*args)``: unpickling puts that call's result in its place."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self._reduction = (function, args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self._reduction
+
+
+def _portable(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` made picklable: vendor exceptions rebuilt without their constructors
+    (some need keyword arguments pickle does not pass), values pickle refuses (an aiohttp
+    response, say) as None.
+    """
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, BaseException) and not isinstance(value, KaizenProviderError):
+            value = _Reduced(
+                _rebuild_vendor_error, type(value), value.args, _portable(value.__dict__)
+            )
+        else:
+            try:
+                pickle.dumps(value)
+            except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
+                value = None  # what pickle raises for objects it refuses
+        out[key] = value
+    return out
+
+
+def _rebuild_vendor_error(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def _rebuild_error(
+    kaizen_class: type[KaizenProviderError],
+    vendor_class: type[BaseException] | None,
+    state: dict[str, Any],
+) -> KaizenProviderError:
+    cls = kaizen_class if vendor_class is None else vendor_error_class(kaizen_class, vendor_class)
+    error = _rebuild(cls, state)
+    if isinstance(error.original, BaseException):
+        error.__cause__ = error.original  # as `raise ... from original` left it
+    return error
+
+
 def _rebuild(cls: type[KaizenProviderError], state: dict[str, Any]) -> KaizenProviderError:
+    # Also the reconstructor named by pickles made before the combined classes existed.
     error = cls.__new__(cls)
     error.__dict__.update(state)
     Exception.__init__(error, str(error))

@@ -158,6 +158,8 @@ class GeminiStream(Iterator[types.GenerateContentResponse]):
     def __next__(self) -> types.GenerateContentResponse:
         try:
             chunk = next(self._inner)
+        except KaizenProviderError:  # mapped already (it is an APIError too)
+            raise
         except errors.APIError as exc:
             raise map_gemini_error(exc) from exc
         return attach_info(chunk, self.kaizen)
@@ -176,6 +178,8 @@ class AsyncGeminiStream(AsyncIterator[types.GenerateContentResponse]):
     async def __anext__(self) -> types.GenerateContentResponse:
         try:
             chunk = await self._inner.__anext__()
+        except KaizenProviderError:  # mapped already (it is an APIError too)
+            raise
         except errors.APIError as exc:
             raise map_gemini_error(exc) from exc
         return attach_info(chunk, self.kaizen)
@@ -203,6 +207,8 @@ def _async_stream(method: Any, settings: WrapSettings) -> Any:
         kwargs = await run.arewrite(rewrite_gemini_contents, kwargs)
         try:
             inner = await method(*args, **kwargs)
+        except KaizenProviderError:  # mapped already (it is an APIError too)
+            raise
         except errors.APIError as exc:
             raise map_gemini_error(exc) from exc
         return AsyncGeminiStream(inner, run)

@@ -1,0 +1,241 @@
+"""Mapped provider errors stay catchable by the vendor SDK's own exception classes.
+
+Each call goes through the real SDK (openai, anthropic, google-genai; sync and async) to the
+local stand-ins in ``tests/standins``, which answer with scripted errors. The error a wrapped
+client raises must be caught both by the handler a user wrote for the vendor SDK
+(``except openai.RateLimitError``) and by Kaizen's (``except KaizenProviderRateLimitError``).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from kaizen_core.errors import KaizenError, KaizenRateLimitError
+from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, wrap
+
+from tests.standins.anthropic_server import AnthropicStandin
+from tests.standins.gemini_server import GeminiStandin
+from tests.standins.openai_server import OpenAIStandIn, Reply
+
+PROMPT = "hello"
+MODES = ("sync", "async")
+VENDORS = ("openai", "anthropic", "gemini")
+# What the vendor SDK raises for each status, i.e. what a user's existing handler names.
+VENDOR_CLASSES: dict[str, dict[int, type[BaseException]]] = {
+    "openai": {
+        429: openai.RateLimitError,
+        500: openai.InternalServerError,
+        400: openai.BadRequestError,
+    },
+    "anthropic": {
+        429: anthropic.RateLimitError,
+        500: anthropic.InternalServerError,
+        400: anthropic.BadRequestError,
+    },
+    "gemini": {
+        429: genai_errors.ClientError,
+        500: genai_errors.ServerError,
+        400: genai_errors.ClientError,
+    },
+}
+STATUS_BASES: dict[str, type[BaseException]] = {
+    "openai": openai.APIStatusError,
+    "anthropic": anthropic.APIStatusError,
+    "gemini": genai_errors.APIError,
+}
+
+
+@dataclass
+class Standins:
+    openai: OpenAIStandIn
+    anthropic: AnthropicStandin
+    gemini: GeminiStandin
+
+    def fail_next(self, vendor: str, status: int, retry_after: str | None = None) -> None:
+        """Make the vendor's stand-in answer its next request with ``status``."""
+        if vendor == "openai":
+            headers = {"retry-after": retry_after} if retry_after is not None else {}
+            self.openai.enqueue(Reply(status=status, headers=headers))
+        else:
+            getattr(self, vendor).fail_next(status, "scripted failure", retry_after=retry_after)
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[Standins]:
+    with OpenAIStandIn() as oa, AnthropicStandin() as an, GeminiStandin() as ge:
+        yield Standins(oa, an, ge)
+
+
+@pytest.fixture
+def standins(running: Standins) -> Standins:
+    """The three stand-ins, emptied."""
+    running.openai.reset()
+    running.anthropic.reset()
+    running.gemini.reset()
+    return running
+
+
+def _client(vendor: str, mode: str, base_url: str) -> Any:
+    """A wrapped vendor client (no SDK retries) pointed at ``base_url``."""
+    is_async = mode == "async"
+    if vendor == "openai":
+        cls: Any = openai.AsyncOpenAI if is_async else openai.OpenAI
+        return wrap(cls(api_key="sk-test", base_url=base_url, max_retries=0))
+    if vendor == "anthropic":
+        cls = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic
+        return wrap(cls(api_key="sk-ant-test", base_url=base_url, max_retries=0))
+    client = wrap(genai.Client(api_key="gemini-test", http_options={"base_url": base_url}))
+    return client.aio if is_async else client
+
+
+async def _call(vendor: str, mode: str, base_url: str) -> Any:
+    """One wrapped chat call of ``vendor``, blocking or awaited as ``mode`` says."""
+    client = _client(vendor, mode, base_url)
+    if vendor == "openai":
+        messages = [{"role": "user", "content": PROMPT}]
+        result = client.chat.completions.create(model="gpt-4o", messages=messages)
+    elif vendor == "anthropic":
+        messages = [{"role": "user", "content": PROMPT}]
+        result = client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=messages)
+    else:
+        result = client.models.generate_content(model="gemini-2.5-flash", contents=PROMPT)
+    return await result if mode == "async" else result
+
+
+def _base_url(standins: Standins, vendor: str) -> str:
+    return str(getattr(standins, vendor).base_url)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_rate_limit_is_caught_by_the_vendor_class_and_by_kaizen(
+    standins: Standins, vendor: str, mode: str
+) -> None:
+    standins.fail_next(vendor, 429, retry_after="7")
+    vendor_class = VENDOR_CLASSES[vendor][429]
+    with pytest.raises(vendor_class) as caught:  # the handler written before wrapping
+        await _call(vendor, mode, _base_url(standins, vendor))
+    error = caught.value
+    assert isinstance(error, KaizenProviderRateLimitError)  # ... and Kaizen's own handlers
+    assert isinstance(error, KaizenRateLimitError) and isinstance(error, KaizenError)
+    assert isinstance(error, STATUS_BASES[vendor])
+    original = error.original
+    assert type(original) is vendor_class and error.__cause__ is original
+    assert type(error).__name__ == f"KaizenProviderRateLimitError[{vendor_class.__name__}]"
+    assert error.provider == vendor and error.status_code == 429 and error.retry_after == 7.0
+    assert error.message == original.message and error.response is original.response
+    if vendor == "gemini":  # the attributes a google-genai handler reads
+        assert error.code == 429 and error.status == "RESOURCE_EXHAUSTED"
+        assert error.details == original.details == error.body
+    else:
+        assert error.response.status_code == 429 and error.body == original.body
+        assert error.request_id == original.request_id
+    assert str(error).startswith(f"{vendor} error (429): ")
+    assert repr(error) == f"{type(error).__name__}({str(error)!r})"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("status", [500, 400])
+async def test_other_statuses_are_caught_by_the_vendor_status_classes(
+    standins: Standins, vendor: str, mode: str, status: int
+) -> None:
+    standins.fail_next(vendor, status)
+    with pytest.raises(VENDOR_CLASSES[vendor][status]) as caught:
+        await _call(vendor, mode, _base_url(standins, vendor))
+    error = caught.value
+    assert isinstance(error, STATUS_BASES[vendor]) and isinstance(error, KaizenProviderError)
+    assert not isinstance(error, (KaizenRateLimitError, KaizenProviderRateLimitError))
+    if vendor != "gemini":  # google-genai raises ClientError for every 4xx, 429 included
+        assert not isinstance(error, VENDOR_CLASSES[vendor][429])
+    assert error.status_code == status and type(error.original) is VENDOR_CLASSES[vendor][status]
+    if vendor == "gemini":
+        assert error.code == status
+    else:
+        assert error.response.status_code == status
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("vendor", "vendor_class"),
+    [("openai", openai.APIConnectionError), ("anthropic", anthropic.APIConnectionError)],
+)
+async def test_connection_errors_are_caught_by_the_vendor_class(
+    vendor: str, vendor_class: type[BaseException], mode: str
+) -> None:
+    base_url = "http://127.0.0.1:9/v1" if vendor == "openai" else "http://127.0.0.1:9"
+    with pytest.raises(vendor_class) as caught:
+        await _call(vendor, mode, base_url)
+    error = caught.value
+    assert isinstance(error, KaizenProviderError) and error.status_code is None
+    assert type(error.original) is vendor_class and error.__cause__ is error.original
+    assert error.request is error.original.request  # the vendor's own attribute, copied
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_pickling_keeps_the_combined_class(
+    standins: Standins, vendor: str, mode: str
+) -> None:
+    standins.fail_next(vendor, 429, retry_after="7")
+    with pytest.raises(KaizenProviderRateLimitError) as caught:
+        await _call(vendor, mode, _base_url(standins, vendor))
+    error = caught.value
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and isinstance(copy, VENDOR_CLASSES[vendor][429])
+    assert type(copy.original) is type(error.original) and copy.__cause__ is copy.original
+    assert (copy.status_code, copy.retry_after, copy.request_id, copy.body, str(copy)) == (
+        429,
+        7.0,
+        error.request_id,
+        error.body,
+        str(error),
+    )
+    assert copy.code == error.code and copy.message == error.message
+    if vendor == "gemini" and mode == "async":
+        assert copy.response is None  # aiohttp's response does not pickle
+    else:
+        assert copy.response.status_code == copy.original.response.status_code == 429
+
+
+async def test_stream_errors_are_caught_by_the_vendor_classes(standins: Standins) -> None:
+    """Mid-stream (anthropic), on opening a stream helper (openai) and per chunk (gemini)."""
+    standins.anthropic.fail_next_stream_midway("rate_limit_error", "too fast")
+    client = _client("anthropic", "async", _base_url(standins, "anthropic"))
+    messages = [{"role": "user", "content": PROMPT}]
+    stream = await client.messages.create(
+        model="claude-haiku-4-5", max_tokens=64, messages=messages, stream=True
+    )
+    with pytest.raises(anthropic.APIStatusError) as midway:
+        [event async for event in stream]
+    assert isinstance(midway.value, KaizenProviderRateLimitError)
+    assert midway.value.status_code == 429  # Kaizen's reading: the response itself said 200
+
+    standins.fail_next("openai", 500)
+    helper = _client("openai", "sync", _base_url(standins, "openai")).chat.completions.stream(
+        model="gpt-4o", messages=messages
+    )
+    with pytest.raises(openai.InternalServerError) as opening, helper:
+        pass  # pragma: no cover - the 500 is raised on entry
+    assert isinstance(opening.value, KaizenProviderError) and opening.value.status_code == 500
+
+    for mode in MODES:
+        standins.fail_next("gemini", 503)
+        gemini = _client("gemini", mode, _base_url(standins, "gemini"))
+        with pytest.raises(genai_errors.ServerError) as chunked:
+            if mode == "sync":
+                list(gemini.models.generate_content_stream(model="gemini-2.5-flash", contents="x"))
+            else:
+                chunks = await gemini.models.generate_content_stream(
+                    model="gemini-2.5-flash", contents="x"
+                )
+                [chunk async for chunk in chunks]
+        assert isinstance(chunked.value, KaizenProviderError) and chunked.value.code == 503
