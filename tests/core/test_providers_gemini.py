@@ -206,6 +206,134 @@ async def test_async_wrapper_runs_calls_concurrently(server: GeminiStandin) -> N
     assert len(server.requests) == count and all(r.text == "ok" for r in responses)
 
 
+# -- chat sessions ------------------------------------------------------------------------------
+MORE_ROWS = {"flights": [{"code": f"KZ{i}", "seats": 40 + i} for i in range(10, 14)]}
+FOLLOW_UP = f"And these: {json.dumps(MORE_ROWS)}"
+SYSTEM = f"Columns: {json.dumps({'cols': [{'n': 'code'}, {'n': 'seats'}]})}"
+
+
+def _texts(contents: list[Any]) -> list[tuple[str, str]]:
+    """(role, text) of each part of ``contents`` (request JSON or ``types.Content``)."""
+    pairs = []
+    for content in contents:
+        if isinstance(content, types.Content):
+            pairs.extend((content.role or "", part.text or "") for part in content.parts or [])
+        else:
+            pairs.extend((content["role"], part["text"]) for part in content["parts"])
+    return pairs
+
+
+def test_sync_chat_sends_ktof_every_turn_and_keeps_what_the_user_sent(
+    server: GeminiStandin,
+) -> None:
+    client = wrap(_client(server))
+    server.answers.extend(["KZ5 has most", "KZ13 now"])
+    chat = client.chats.create(model=MODEL, config={"system_instruction": SYSTEM})
+    assert isinstance(chat, genai.chats.Chat)
+
+    first = chat.send_message(USER_TEXT)
+    second = chat.send_message(FOLLOW_UP)
+
+    sent = [request.json for request in server.requests]
+    assert all(r.path.endswith(f"/models/{MODEL}:generateContent") for r in server.requests)
+    assert len(sent) == 2
+    assert _texts(sent[0]["contents"]) == [("user", USER_SENT)]
+    assert _texts(sent[1]["contents"]) == [
+        ("user", USER_SENT),  # the earlier turn, compressed again to the same KTOF
+        ("model", "KZ5 has most"),
+        ("user", sent_text(FOLLOW_UP)),
+    ]
+    assert_carries(sent_text(FOLLOW_UP), MORE_ROWS)
+    assert [s["systemInstruction"]["parts"][0]["text"] for s in sent] == [sent_text(SYSTEM)] * 2
+    assert (first.text, second.text) == ("KZ5 has most", "KZ13 now")
+    assert first.kaizen.texts_rewritten == 2  # the message and the system instruction
+    assert second.kaizen.texts_rewritten == 3  # the history's message too
+    assert second.kaizen.saved_tokens > first.kaizen.saved_tokens > 0
+    assert _texts(chat.get_history()) == [
+        ("user", USER_TEXT),
+        ("model", "KZ5 has most"),
+        ("user", FOLLOW_UP),
+        ("model", "KZ13 now"),
+    ]
+    assert chat.get_history(curated=True) == chat.get_history()
+
+
+def test_sync_chat_stream_turn_and_history_given_at_creation(server: GeminiStandin) -> None:
+    client = wrap(_client(server))
+    history = [
+        {"role": "user", "parts": [{"text": USER_TEXT}]},
+        {"role": "model", "parts": [{"text": "KZ5"}]},
+    ]
+    server.answers.extend(["streamed over several chunks", "done"])
+    chat = client.chats.create(model=MODEL, history=history)
+
+    stream = chat.send_message_stream(FOLLOW_UP)
+    chunks = list(stream)
+    chat.send_message("thanks")
+
+    assert "".join(chunk.text for chunk in chunks) == "streamed over several chunks"
+    assert len(chunks) > 1 and all(chunk.kaizen.texts_rewritten == 2 for chunk in chunks)
+    first, second = (request.json for request in server.requests)
+    assert server.requests[0].path.endswith(":streamGenerateContent")
+    assert _texts(first["contents"]) == [
+        ("user", USER_SENT),
+        ("model", "KZ5"),
+        ("user", sent_text(FOLLOW_UP)),
+    ]
+    resent = _texts(second["contents"])
+    assert resent[:3] == _texts(first["contents"]) and resent[-1] == ("user", "thanks")
+    # The SDK records a streamed answer as one model turn per chunk, and sends them back so.
+    assert {role for role, _ in resent[3:-1]} == {"model"}
+    assert "".join(text for _, text in resent[3:-1]) == "streamed over several chunks"
+    history = _texts(chat.get_history())
+    assert history[:3] == [("user", USER_TEXT), ("model", "KZ5"), ("user", FOLLOW_UP)]
+    assert "".join(text for _, text in history[3:-2]) == "streamed over several chunks"
+    assert history[-2:] == [("user", "thanks"), ("model", "done")]
+
+
+async def test_async_chat_send_and_stream(server: GeminiStandin) -> None:
+    for client in (wrap(_client(server)).aio, wrap(_client(server).aio)):
+        server.reset()
+        server.require_ktof = True
+        server.answers.extend(["async one", "async streamed two"])
+        chat = client.chats.create(model=MODEL, config={"system_instruction": SYSTEM})
+        assert isinstance(chat, genai.chats.AsyncChat)
+
+        first = await chat.send_message(USER_TEXT)
+        stream = await chat.send_message_stream(FOLLOW_UP)
+        chunks = [chunk async for chunk in stream]
+
+        assert first.text == "async one" and first.kaizen.texts_rewritten == 2
+        assert "".join(chunk.text for chunk in chunks) == "async streamed two"
+        assert all(chunk.kaizen.texts_rewritten == 3 for chunk in chunks)
+        first_sent, second_sent = (request.json for request in server.requests)
+        assert _texts(first_sent["contents"]) == [("user", USER_SENT)]
+        assert _texts(second_sent["contents"]) == [
+            ("user", USER_SENT),
+            ("model", "async one"),
+            ("user", sent_text(FOLLOW_UP)),
+        ]
+        assert second_sent["systemInstruction"]["parts"][0]["text"] == sent_text(SYSTEM)
+        history = _texts(chat.get_history())
+        assert history[:3] == [("user", USER_TEXT), ("model", "async one"), ("user", FOLLOW_UP)]
+        assert "".join(text for _, text in history[3:]) == "async streamed two"
+
+
+async def test_chat_errors_are_mapped_once_and_leave_history_alone(
+    server: GeminiStandin,
+) -> None:
+    server.fail_next(429, retry_after="5")
+    chat = wrap(_client(server)).aio.chats.create(model=MODEL)
+    with pytest.raises(errors.ClientError) as caught:
+        await chat.send_message(USER_TEXT)
+    error = caught.value
+    assert type(error).__name__ == "KaizenProviderRateLimitError[ClientError]"
+    assert isinstance(error, KaizenProviderRateLimitError) and error.retry_after == 5.0
+    assert type(error.original) is errors.ClientError and chat.get_history() == []
+    assert (await chat.send_message(USER_TEXT)).text == "ok"  # the session goes on
+    assert _texts(chat.get_history()) == [("user", USER_TEXT), ("model", "ok")]
+
+
 @pytest.mark.vcr
 def test_cassette_generate_content_roundtrip(server: GeminiStandin, vcr: Any) -> None:
     """Recorded from the stand-in (``--record-mode=once``), replayed offline afterwards."""

@@ -1,13 +1,21 @@
 """Kaizen inside ``google-genai``: ``wrap(genai.Client(...))``.
 
-Wrapped: ``models.generate_content`` / ``generate_content_stream`` and
-``aio.models.generate_content`` / ``generate_content_stream`` (a wrapped ``client.aio``
-works on its own too). ``contents`` are read the way the SDK reads them (any of its accepted
-shapes), ``config.system_instruction`` is rewritten in place, and a function response whose
-``response`` dict holds JSON is sent as ``{"output": "<KTOF>"}`` (Gemini's documented key
-for a function's output). Function calls and non-text parts pass through.
+Wrapped: ``models.generate_content`` / ``generate_content_stream`` / ``count_tokens`` and their
+``aio.models`` twins (a wrapped ``client.aio`` works on its own too). ``contents`` are read the
+way the SDK reads them (any of its accepted shapes), ``config.system_instruction`` is rewritten
+in place, and a function response whose ``response`` dict holds JSON is sent as
+``{"output": "<KTOF>"}`` (Gemini's documented key for a function's output). Function calls and
+non-text parts pass through.
 
-Not wrapped: ``client.chats`` sessions (they hold the unwrapped ``models`` internally).
+Chat sessions: ``chats.create(...)`` and ``aio.chats.create(...)`` return the SDK's own
+``Chat`` / ``AsyncChat``, built around the wrapped ``models``, so every ``send_message`` /
+``send_message_stream`` goes through the calls above: the whole request (history, new message,
+system instruction) is compressed, and the response (or each chunk) carries ``kaizen``. The
+session's history keeps what the user sent, not the KTOF: the SDK records the message before
+calling ``models`` and the rewrite works on copies. So ``get_history()`` shows the user's own
+texts, and a history handed to another client or stored holds no KTOF. Each turn compresses
+the history again; the rewrite is deterministic, so the model reads the same KTOF for an
+earlier turn every time (and a turn's ``kaizen`` counts the history texts it rewrote too).
 """
 
 from __future__ import annotations
@@ -236,11 +244,20 @@ def _models_calls(settings: WrapSettings, *, is_async: bool) -> dict[str, Any]:
 
 def _wrap_aio(aio: Any, settings: WrapSettings) -> Any:
     calls = _models_calls(settings, is_async=True)
-    return ResourceProxy(aio, {"models": lambda models: ResourceProxy(models, calls)})
+    return ResourceProxy(
+        aio,
+        {
+            "models": lambda models: ResourceProxy(models, calls),
+            "chats": lambda chats: type(chats)(modules=ResourceProxy(aio.models, calls)),
+        },
+    )
 
 
 def wrap_gemini(client: Any, settings: WrapSettings) -> Any:
-    """A proxy of a ``genai.Client`` (or its ``aio``) whose generate calls run through Kaizen."""
+    """A proxy of a ``genai.Client`` (or its ``aio``) whose generate calls run through Kaizen.
+
+    ``chats`` builds the SDK's own chat sessions around the wrapped ``models``.
+    """
     if isinstance(client, genai.client.AsyncClient):
         return _wrap_aio(client, settings)
     calls = _models_calls(settings, is_async=False)
@@ -248,6 +265,7 @@ def wrap_gemini(client: Any, settings: WrapSettings) -> Any:
         client,
         {
             "models": lambda models: ResourceProxy(models, calls),
+            "chats": lambda chats: type(chats)(modules=ResourceProxy(client.models, calls)),
             "aio": lambda aio: _wrap_aio(aio, settings),
         },
     )
