@@ -330,18 +330,21 @@ def _distinct_with_json(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(text for text in texts if _may_hold_json(text)))
 
 
-def decode_json_or_ktof(text: str, codec: Codec) -> Any:
-    """A JSON document when ``text`` is one, else KTOF (errors are KTOF's)."""
+def decode_json_or_ktof(text: str, codec: Codec | None) -> Any:
+    """A JSON document when ``text`` is one, else KTOF (errors are KTOF's).
+
+    ``codec`` decodes the KTOF; ``None`` decodes it in this process.
+    """
     stripped = text.strip()
-    if stripped[:1] in ("{", '"') or (stripped[:1] == "[" and not _KTOF_ROOT_ARRAY(stripped)):
+    if stripped[:1] in ("{", '"') or (stripped[:1] == "[" and not is_ktof_root_array(stripped)):
         try:
             return json.loads(stripped)
         except (ValueError, RecursionError):  # not JSON (or too deep for it): read as KTOF
             pass
-    return codec.decode(stripped)
+    return engine.decode(stripped) if codec is None else codec.decode(stripped)
 
 
-def _KTOF_ROOT_ARRAY(text: str) -> bool:
+def is_ktof_root_array(text: str) -> bool:
     """``[N]...`` / ``[#N]...`` starts a KTOF root array, not JSON."""
     body = text[1:].lstrip("#")
     digits = len(body) - len(body.lstrip("0123456789"))

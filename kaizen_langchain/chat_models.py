@@ -10,7 +10,6 @@ The wrapper calls the inner model's ``_generate``/``_agenerate``/``_stream``/``_
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -32,11 +31,11 @@ from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from ._codec import Codec, EncodeResult, KTOFDecodeError, decode_json_or_ktof
+from ._answers import StreamedAnswer, answer_json
+from ._codec import Codec, EncodeResult
 from ._messages import add_hint, aencode_messages, encode_messages
 from ._rebind import rebind
 from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
-from .output_parsers import _strip_fences
 
 __all__ = ["ChatKaizen"]
 
@@ -117,41 +116,48 @@ def _with_handler(config: RunnableConfig | None, handler: BaseCallbackHandler) -
 
 
 class _AnswerStream:
-    """Marks the first chunk with the savings; with ``decode``, holds the text to the end."""
+    """Marks the first chunk with the savings; with ``answer``, shows its text as it decodes.
 
-    def __init__(self, savings: dict[str, Any], decode: Callable[[str], str | None] | None) -> None:
+    ``answer`` (a :class:`~kaizen_langchain._answers.StreamedAnswer`) decides what each
+    chunk shows: prose unchanged, KTOF as JSON text as rows complete, the rest at the end.
+    """
+
+    def __init__(self, savings: dict[str, Any], answer: StreamedAnswer | None) -> None:
         self.savings = savings
-        self.decode = decode
+        self.answer = answer
         self.first = True
-        self.held: list[str] = []
 
     def process(self, chunk: ChatGenerationChunk) -> list[ChatGenerationChunk]:
         message = chunk.message
         if self.first:
             message.response_metadata = {**message.response_metadata, "kaizen": self.savings}
             self.first = False
-        if self.decode is None or not isinstance(message.content, str):
+        if self.answer is None or not isinstance(message.content, str):
             return [chunk]
-        self.held.append(message.content)
-        message.content = ""
+        message.content = self.answer.feed(message.content)
         if getattr(message, "chunk_position", None) == "last":
-            message.content = self._release(message)
+            self._release(message)
         return [chunk]
 
-    def _release(self, message: BaseMessage) -> str:
-        text = "".join(self.held)
-        self.held = []
-        decoded = self.decode(text) if self.decode is not None else None
-        if decoded is None:
-            return text
-        message.response_metadata = {**message.response_metadata, "kaizen_decoded_answer": True}
-        return decoded
+    def _release(self, message: BaseMessage) -> None:
+        assert self.answer is not None
+        rest, kaizen = self.answer.finish()
+        message.content = f"{message.content}{rest}"
+        if kaizen:  # merged into the savings when this chunk carries them too
+            metadata = message.response_metadata
+            message.response_metadata = {
+                **metadata,
+                "kaizen": {**metadata.get("kaizen", {}), **kaizen},
+            }
 
     def finish(self) -> list[ChatGenerationChunk]:
-        if not any(self.held):
+        """A closing chunk when the inner stream ended without a ``last`` chunk."""
+        if self.answer is None or self.answer.finished:
             return []
         tail = AIMessageChunk(content="")
-        tail.content = self._release(tail)
+        self._release(tail)
+        if not tail.content and not tail.response_metadata:
+            return []
         return [ChatGenerationChunk(message=tail)]
 
 
@@ -184,7 +190,10 @@ class ChatKaizen(BaseChatModel):
         encode_message_types: which messages are rewritten (default all four kinds:
             system, human, ai, tool; tool results are the largest win inside agents).
         decode_answers: opt-in: an answer that is KTOF (a table or object, possibly in
-            a code fence) is returned as compact JSON text (streams: once, at the end).
+            a code fence) is returned as compact JSON text. Streams show that JSON text as
+            rows complete (tables and lists at the root or under a top-level key; other
+            shapes at the end) and pass prose through; chunks concatenate to what ``invoke``
+            returns (see ``kaizen_langchain._answers`` for an answer that breaks off).
         add_hint: add a one-line KTOF explanation to the system prompt whenever
             something was encoded.
         tokenizer_model: model whose tokenizer chooses the format and counts savings
@@ -262,16 +271,7 @@ class ChatKaizen(BaseChatModel):
 
     # -- the answer side ------------------------------------------------------------
     def _decoded_text(self, text: str, codec: Codec) -> str | None:
-        body = _strip_fences(text)
-        if not body or (":" not in body and not body.startswith("[")):
-            return None
-        try:
-            value = decode_json_or_ktof(body, codec)
-        except (KTOFDecodeError, ValueError):
-            return None
-        if not isinstance(value, (dict, list)):
-            return None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return answer_json(text, codec)
 
     def _finish(
         self, result: ChatResult, savings: dict[str, Any], kwargs: dict[str, Any]
@@ -287,10 +287,8 @@ class ChatKaizen(BaseChatModel):
             message.response_metadata = {**message.response_metadata, "kaizen": kaizen}
         return result
 
-    def _answer_filter(self, savings: dict[str, Any], kwargs: dict[str, Any]) -> _AnswerStream:
-        codec = self._codec(kwargs)
-        decode = (lambda text: self._decoded_text(text, codec)) if self.decode_answers else None
-        return _AnswerStream(savings, decode)
+    def _answer_filter(self, savings: dict[str, Any]) -> _AnswerStream:
+        return _AnswerStream(savings, StreamedAnswer() if self.decode_answers else None)
 
     # -- BaseChatModel hooks ----------------------------------------------------------
     def _generate(
@@ -334,7 +332,7 @@ class ChatKaizen(BaseChatModel):
         else:
             whole = self.llm._generate(prepared, stop=stop, run_manager=run_manager, **kwargs)
             inner = iter([_as_chunk(whole)])
-        answer = self._answer_filter(savings, kwargs)
+        answer = self._answer_filter(savings)
         for chunk in inner:
             yield from answer.process(chunk)
         yield from answer.finish()
@@ -351,7 +349,7 @@ class ChatKaizen(BaseChatModel):
             await aemit(ENCODE_EVENT, savings, run_manager)
         else:
             self._emit_streamed(savings, None)
-        answer = self._answer_filter(savings, kwargs)
+        answer = self._answer_filter(savings)
         if _implements(self.llm, "_astream") or _implements(self.llm, "_stream"):
             async for chunk in self.llm._astream(
                 prepared, stop=stop, run_manager=run_manager, **kwargs

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from kaizen_langchain import ChatKaizen
 from kaizen_langchain._messages import KTOF_HINT
+from tests.langchain.brain_chat_model import BrainChatModel
 from tests.standins.openai_server import OpenAIStandIn, Reply
 
 ROWS = [{"id": i, "city": f"city{i}", "temp_c": 10 + i % 7} for i in range(40)]
@@ -256,3 +257,58 @@ def test_stream_of_a_whole_answer_keeps_its_invalid_tool_calls() -> None:
     assert full is not None and full.tool_calls == whole.tool_calls
     assert [(c["name"], c["args"]) for c in full.invalid_tool_calls] == [("bad", "{not json")]
     assert [(c["name"], c["args"]) for c in whole.invalid_tool_calls] == [("bad", "{not json")]
+
+
+# -- decode_answers while streaming (the offline brain model, scripted answers) ----------------
+
+TABLE_ROWS = [{"id": i, "city": f"city{i}", "temp_c": 10 + i % 7} for i in range(200)]
+
+
+def _scripted(*answers: str) -> ChatKaizen:
+    """``ChatKaizen`` with ``decode_answers`` around the brain model answering ``answers``."""
+    script = [Reply(content=answer, chunk_size=12) for answer in answers]
+    return ChatKaizen(llm=BrainChatModel(script=script), decode_answers=True)
+
+
+def _content_before_last(chunks: list[AIMessageChunk]) -> list[str]:
+    return [str(c.content) for c in chunks if c.content and c.chunk_position != "last"]
+
+
+def _joined(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    full = chunks[0]
+    for chunk in chunks[1:]:
+        full = full + chunk
+    return full
+
+
+def test_a_streamed_ktof_table_shows_json_rows_as_they_arrive() -> None:
+    for value in (TABLE_ROWS, {"unit": "celsius", "rows": TABLE_ROWS}):
+        text = f"```toon\n{engine.encode(value)}\n```"
+        llm = _scripted(text, text)
+        whole = llm.invoke("rows please")
+        chunks = list(llm.stream("rows please"))
+        assert len(_content_before_last(chunks)) > 50  # rows show while the answer streams
+        full = _joined(chunks)
+        assert full.content == whole.content and json.loads(whole.content) == value
+        assert full.response_metadata["kaizen"]["decoded_answer"] is True
+        assert full.response_metadata["kaizen"] == whole.response_metadata["kaizen"]
+
+
+async def test_an_async_streamed_ktof_table_shows_json_rows_as_they_arrive() -> None:
+    text = engine.encode({"rows": TABLE_ROWS})
+    llm = _scripted(text, text)
+    whole = await llm.ainvoke("rows please")
+    chunks = [chunk async for chunk in llm.astream("rows please")]
+    assert len(_content_before_last(chunks)) > 50
+    assert _joined(chunks).content == whole.content
+    assert json.loads(whole.content) == {"rows": TABLE_ROWS}
+
+
+def test_a_streamed_prose_answer_passes_through_chunk_by_chunk() -> None:
+    text = "City3 is the warmest.\nBring water,\nand a hat: it is sunny there.\n"
+    llm = _scripted(text, text)
+    assert llm.invoke("weather?").content == text
+    shown = [str(c.content) for c in llm.stream("weather?") if c.content]
+    inner = [text[i : i + 12] for i in range(0, len(text), 12)]
+    first_line = next(i for i, piece in enumerate(inner) if "\n" in piece)
+    assert shown == ["".join(inner[: first_line + 1]), *inner[first_line + 1 :]]

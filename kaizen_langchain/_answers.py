@@ -1,0 +1,345 @@
+"""``decode_answers``: a KTOF answer as compact JSON text, whole or while it streams.
+
+The rule (:func:`answer_json`): an answer whose body (the answer with a code fence around the
+whole of it removed) reads as JSON or KTOF and holds an object or an array becomes compact
+JSON text (``ensure_ascii=False``); any other answer is kept as it is.
+
+A stream must end with exactly that text, so :class:`StreamedAnswer` decides from the first
+line of the body what it can show early:
+
+* **prose** (the first line that is not blank or a ``#`` comment has no ``:`` and opens no
+  JSON, array or fence): such an answer never decodes to an object or array, so the text
+  passes through unchanged, chunk by chunk. The first line is held until it ends, since a
+  ``:`` later in it could still make it a ``key: value`` line;
+* **KTOF** (a ``key: value`` / ``key:`` line, a ``key[N]...:`` or ``[N]...:`` header): lines
+  go to the engine's ``StreamDecoder``. Nothing is shown while the answer could still be prose
+  that happens to read as ``key: value`` lines; from the first table or list on (a root array,
+  or a top-level field holding an array) the JSON text is written as rows, list items and
+  top-level fields complete, each piece exactly as ``json.dumps`` writes it inside the whole
+  value, and the rest of the JSON comes with the last chunk. Arrays nested deeper than a
+  top-level field, keyed roots and answers without any array stream nothing and arrive whole;
+* **anything else** (a JSON answer, which is re-serialised compactly) is held and decoded at
+  the end.
+
+A decode error before any JSON text was shown means the answer is not KTOF: the text held so
+far is released and the rest passes through. An error after JSON text went out (an answer cut
+off by a token limit, a row count that does not match its header, prose after the table)
+cannot take that text back: the last chunk then carries
+``response_metadata["kaizen"]["decode_error"]`` with the message, line and column, and the
+answer as the model wrote it. Streamed answers are decoded in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from ._codec import Codec, KTOFDecodeError, decode_json_or_ktof, is_ktof_root_array
+from ._codec import new_stream_decoder as _new_stream_decoder
+from .output_parsers import _strip_fences
+
+__all__ = ["StreamedAnswer", "answer_json"]
+
+# The opening fence line _strip_fences accepts (``\s*```lang[ \t]*`` then a newline).
+_OPENING_FENCE = re.compile(r"\s*```[\w-]*[ \t]*")
+# The closing fence _strip_fences removes from the end of the text.
+_CLOSING_FENCE = re.compile(r"(.*?)\n?[ \t]*```\s*", re.DOTALL)
+
+_START, _PASS, _KTOF, _HOLD = "start", "pass", "ktof", "hold"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _answer_body(text: str) -> str | None:
+    """The stripped body :func:`answer_json` decodes, or ``None`` when it cannot hold one."""
+    body = _strip_fences(text)
+    if not body or (":" not in body and not body.startswith("[")):
+        return None
+    return body.strip()
+
+
+def _takes_json_path(body: str) -> bool:
+    """Whether :func:`decode_json_or_ktof` tries ``body`` as a JSON document first."""
+    return body[:1] in ("{", '"') or (body[:1] == "[" and not is_ktof_root_array(body))
+
+
+def _json_of(value: Any) -> str | None:
+    return _dump(value) if isinstance(value, (dict, list)) else None
+
+
+def _decoded_body(body: str, codec: Codec | None) -> str | None:
+    try:
+        return _json_of(decode_json_or_ktof(body, codec))
+    except (KTOFDecodeError, ValueError):
+        return None
+
+
+def answer_json(text: str, codec: Codec | None = None) -> str | None:
+    """``text`` as compact JSON when it is a KTOF or JSON object/array, else ``None``.
+
+    ``codec`` decodes the KTOF (a codec with a ``KaizenSyncClient`` decodes through the
+    service); ``None`` decodes in this process.
+    """
+    body = _answer_body(text)
+    return None if body is None else _decoded_body(body, codec)
+
+
+def _last_keys(mapping: dict[str, Any], count: int) -> list[str]:
+    """The last ``count`` keys of ``mapping``, in order (without walking the others)."""
+    return list(islice(reversed(mapping), count))[::-1]
+
+
+class _JsonWriter:
+    """Writes the compact JSON of a ``StreamDecoder``'s live value as its parts become final.
+
+    A root array's items, and the items of the array held by an object's last top-level
+    field, are final once they are in the list; a top-level field other than the last is
+    final. Before an object shows an array nothing is written (it may be prose).
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self._items = 0  # items written of the open array
+        self._fields = 0  # object: fields written whole
+        self._open_key: str | None = None  # object: the field whose array is being written
+        self._seen = 0  # object: fields looked at for an array
+        self._confirmed = False
+
+    def advance(self, value: Any) -> str:
+        """The JSON text that became final since the last call."""
+        out: list[str] = []
+        if isinstance(value, list):
+            if value and not self.parts:
+                out.append("[")
+            self._write_items(value, out)
+        elif isinstance(value, dict) and self._confirm(value):
+            self._write_fields(value, out)
+        text = "".join(out)
+        if text:
+            self.parts.append(text)
+        return text
+
+    def _confirm(self, value: dict[str, Any]) -> bool:
+        if not self._confirmed:
+            fresh = _last_keys(value, len(value) - self._seen)
+            self._seen = len(value)
+            self._confirmed = any(isinstance(value[key], list) for key in fresh)
+        return self._confirmed
+
+    def _write_items(self, items: list[Any], out: list[str]) -> None:
+        for item in items[self._items :]:
+            out.append(f",{_dump(item)}" if self._items else _dump(item))
+            self._items += 1
+
+    def _write_fields(self, value: dict[str, Any], out: list[str]) -> None:
+        keys = _last_keys(value, len(value) - self._fields)
+        for position, key in enumerate(keys):
+            field, final = value[key], position < len(keys) - 1
+            if key != self._open_key:
+                out.append(f"{',' if self._fields else '{'}{_dump(key)}:")
+                if final or not isinstance(field, list):
+                    out.append(_dump(field))
+                    self._fields += 1
+                    continue
+                out.append("[")
+                self._open_key, self._items = key, 0
+            self._write_items(field, out)
+            if final:
+                out.append("]")
+                self._open_key = None
+                self._fields += 1
+
+
+class StreamedAnswer:
+    """The text of one streamed answer in, the text to show out (see the module docstring).
+
+    :meth:`feed` takes each chunk's text and returns what to show for it; :meth:`finish`
+    returns the rest of the text and the ``kaizen`` metadata for the last chunk.
+    """
+
+    def __init__(self, codec: Codec | None = None) -> None:
+        self._codec = codec
+        self._raw: list[str] = []
+        self._mode = _START
+        self._line: list[str] = []  # the last, incomplete line
+        self._first_seen = False  # a line that is not blank was seen
+        self._opened = False  # the answer opened with a code fence
+        self._body: list[str] = []  # body lines before the mode was chosen
+        self._held: list[str] = []  # lines that may end the body (see _holds)
+        self._decoder: Any = None
+        self._fed: list[str] = []
+        self._writer = _JsonWriter()
+        self._error: KTOFDecodeError | None = None
+        self.finished = False
+
+    # -- chunks in ------------------------------------------------------------------
+    def feed(self, text: str) -> str:
+        """Take one chunk of the answer; return the text to show for it now."""
+        self._raw.append(text)
+        if self._mode == _PASS:
+            return text
+        if self._mode == _HOLD or self._error is not None:
+            return ""
+        cut = text.rfind("\n")
+        if cut < 0:
+            self._line.append(text)
+            return ""
+        complete = "".join(self._line) + text[:cut]
+        self._line = [text[cut + 1 :]]
+        return "".join(self._lines(complete.split("\n"), ended=True))
+
+    def _lines(self, lines: list[str], *, ended: bool) -> Iterator[str]:
+        for line in lines:
+            if self._mode == _START:
+                self._mode = self._choose(line)
+                if self._mode == _PASS:
+                    yield self._release()
+                    return
+                if self._mode == _KTOF:
+                    self._decoder = _new_stream_decoder()
+                    body, self._body = self._body, []
+                    yield from self._ktof_lines(body[:-1], ended=True)
+                    if not self._stopped:
+                        yield from self._ktof_lines(body[-1:], ended=ended)
+            elif self._mode == _KTOF:
+                yield from self._ktof_lines([line], ended=ended)
+            if self._stopped:
+                return
+
+    @property
+    def _stopped(self) -> bool:
+        """No more lines to read: passing through, holding, or broken off."""
+        return self._mode in (_PASS, _HOLD) or self._error is not None
+
+    def _release(self) -> str:
+        """Pass the answer through from now on; the text held so far goes out first."""
+        self._mode = _PASS
+        return "".join(self._raw)
+
+    # -- choosing the mode ----------------------------------------------------------------
+    def _choose(self, line: str) -> str:
+        """The mode the first line of the body decides (``_START``: not decided yet)."""
+        content = line.strip()
+        if not content:
+            if self._body:
+                self._body.append(line)
+            return _START
+        if not self._first_seen:
+            self._first_seen = True
+            if _OPENING_FENCE.fullmatch(line):
+                self._opened = True
+                return _START
+        if not self._body:
+            line = line.lstrip()  # the body is stripped: its first line loses its indent
+        self._body.append(line)
+        if line.lstrip(" ").startswith("#"):  # a KTOF comment line
+            return _START
+        if content.startswith("```") or content[:1] in ("{", '"'):
+            return _HOLD
+        if content[:1] == "[":
+            return _KTOF if is_ktof_root_array(content) else _HOLD
+        return _KTOF if ":" in content else _PASS
+
+    # -- KTOF ---------------------------------------------------------------------------
+    def _holds(self, line: str) -> bool:
+        """Whether ``line`` may end the body, where the body's stripping would change it.
+
+        The body loses trailing whitespace of every kind (``str.strip``), a closing fence
+        too; the decoder keeps a line's tabs and Unicode spaces. Such a line (and the blank
+        lines after it) waits until a line with content shows it was not the last.
+        """
+        content = line.rstrip()
+        return (
+            (bool(self._held) and not content)
+            or content != line.removesuffix("\r").rstrip(" ")  # what the decoder keeps
+            or (self._opened and content.endswith("```"))
+        )
+
+    def _ktof_lines(self, lines: list[str], *, ended: bool) -> Iterator[str]:
+        for line in lines:
+            if self._holds(line):
+                self._held.append(line)
+                continue
+            if self._held:
+                held, self._held = self._held, []
+                yield from self._feed_lines(held, ended=True)
+                if self._stopped:
+                    return
+            yield from self._feed_lines([line], ended)
+            if self._stopped:
+                return
+
+    def _feed_lines(self, lines: list[str], ended: bool) -> Iterator[str]:
+        for line in lines:
+            text = f"{line}\n" if ended else line
+            self._fed.append(text)
+            try:
+                self._decoder.feed(text)
+            except KTOFDecodeError as exc:
+                if not self._writer.parts:
+                    yield self._release()
+                else:
+                    self._error = exc
+                return
+            shown = self._writer.advance(getattr(self._decoder, "partial", None))
+            if shown:
+                yield shown
+
+    # -- the end ------------------------------------------------------------------------
+    def finish(self) -> tuple[str, dict[str, Any]]:
+        """The rest of the text to show, and what to add to the last chunk's ``kaizen``
+        response metadata (``decoded_answer``, or ``decode_error``)."""
+        self.finished = True
+        tail = "".join(self._line)
+        self._line = []
+        shown = "".join(self._lines([tail], ended=False)) if tail else ""
+        if self._mode == _PASS:
+            return shown, {}
+        if self._mode == _KTOF and self._held and self._error is None:
+            last = "\n".join(self._held)  # what ends the body: stripped, fence and all
+            self._held = []
+            closing = _CLOSING_FENCE.fullmatch(last) if self._opened else None
+            last = (closing.group(1) if closing else last).rstrip()
+            if last:
+                shown += "".join(self._feed_lines([last], ended=False))
+            if self._mode == _PASS:
+                return shown, {}
+        raw = "".join(self._raw)
+        expected = self._expected(raw)
+        written = "".join(self._writer.parts)
+        if expected is None:
+            if not written:
+                return shown + raw, {}
+            return shown, self._failure(raw, "the answer did not decode")
+        if not expected.startswith(written):  # not expected: the writer only writes final parts
+            return shown, self._failure(raw, "the streamed JSON differs from the decoded answer")
+        return shown + expected[len(written) :], {"decoded_answer": True}
+
+    def _expected(self, raw: str) -> str | None:
+        """The JSON text :func:`answer_json` gives for the whole answer."""
+        if self._error is not None:
+            return None
+        body = _answer_body(raw)
+        if body is None:
+            return None
+        fed = "".join(self._fed)
+        streamed = self._mode == _KTOF and not _takes_json_path(body)
+        if streamed and fed.rstrip(" \r\n") == body:
+            try:  # the decoder read exactly the body: its value needs no second parse
+                return _json_of(self._decoder.close())
+            except (KTOFDecodeError, ValueError) as exc:
+                self._error = exc if isinstance(exc, KTOFDecodeError) else None
+                return None
+        return _decoded_body(body, self._codec)
+
+    def _failure(self, raw: str, why: str) -> dict[str, Any]:
+        error = self._error
+        detail: dict[str, Any] = {"message": why, "line": None, "column": None, "answer": raw}
+        if error is not None:
+            detail.update(message=error.msg, line=error.line, column=error.column)
+        return {"decode_error": detail}
