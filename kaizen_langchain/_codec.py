@@ -5,7 +5,10 @@ Which host encodes, when no ``client=`` is given, is the one ``KaizenClient()`` 
 
 - embedded (no ``KAIZEN_BASE_URL``, no ``KAIZEN_API_KEY``): the ``kaizen_core.engine``
   functions run in-process, the same code the router serves over HTTP, with no
-  serialisation hop (this sits in front of every LLM call);
+  serialisation hop (this sits in front of every LLM call). Async calls run them on the
+  event loop, except prompts of more than ``THREAD_THRESHOLD`` characters in all (256 KB,
+  the provider wrappers' rule, ``kaizen_core.providers._compression``): those go to a
+  worker thread, so a large encode does not stall the other tasks;
 - otherwise clients built from the environment (``kaizen_core.env_clients``): a
   ``KaizenSyncClient`` for blocking calls, a ``KaizenClient`` for async ones.
 
@@ -36,6 +39,7 @@ from kaizen_core.engine import KTOFDecodeError
 from kaizen_core.engine.tokens import counter_for
 from kaizen_core.env_clients import EnvClients, default_clients
 from kaizen_core.errors import KaizenDecodeError
+from kaizen_core.providers import _compression
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["Codec", "CodecSettings", "EncodeResult", "KTOFDecodeError", "new_stream_decoder"]
@@ -81,6 +85,24 @@ def _is_async_client(client: Any) -> bool:
 
 def _may_hold_json(text: str) -> bool:
     return bool(text) and ("{" in text or "[" in text)
+
+
+def _off_the_loop(chars: int) -> bool:
+    """Whether an async call hands embedded work on ``chars`` characters to a worker thread.
+
+    The provider wrappers' rule: more than ``THREAD_THRESHOLD`` characters (256 KB; read per
+    call, so it can be tuned) take long enough to encode (~0.5 ms per KB) that running them
+    on the event loop would stall every other task; below it a thread hop costs more.
+    """
+    return chars > _compression.THREAD_THRESHOLD
+
+
+def _json_chars(value: Any) -> int:
+    """About how many characters ``value`` has as compact JSON (C speed; 0 if unsure)."""
+    try:
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    except (TypeError, ValueError):  # not JSON-able as it is: the engine will say why
+        return 0
 
 
 _FROM_ENVIRONMENT: Any = object()
@@ -193,8 +215,11 @@ class Codec:
         return self._spread(texts, wanted, responses)
 
     async def aencode_texts(self, texts: list[str]) -> list[EncodeResult]:
-        """Async :meth:`encode_texts`: the client's requests run concurrently (bounded)."""
+        """Async :meth:`encode_texts`: the client's requests run concurrently (bounded);
+        the embedded engine runs in a worker thread when the texts are large in all."""
         if self.embedded:
+            if _off_the_loop(sum(len(text) for text in texts if _may_hold_json(text))):
+                return await asyncio.to_thread(self.encode_texts, texts)
             return self.encode_texts(texts)
         wanted = _distinct_with_json(texts)
         if not wanted:
@@ -265,14 +290,20 @@ class Codec:
         )
 
     async def aencode_value(self, value: Any) -> EncodeResult:
-        """Async :meth:`encode_value`: embedded work is sub-millisecond, so it runs inline."""
+        """Async :meth:`encode_value`: embedded, inline unless the value is large."""
         if self.embedded:
+            if _off_the_loop(_json_chars(value)):
+                return await asyncio.to_thread(self.encode_value, value)
             return self.encode_value(value)
         return await self._aclient_encode(value)
 
     async def aencode_text(self, text: str) -> EncodeResult:
-        """Async :meth:`encode_text`."""
-        if self.embedded or not _may_hold_json(text):
+        """Async :meth:`encode_text`: embedded, inline unless the text is large."""
+        if not _may_hold_json(text):
+            return _unchanged(text)
+        if self.embedded:
+            if _off_the_loop(len(text)):
+                return await asyncio.to_thread(self.encode_text, text)
             return self.encode_text(text)
         return await self._aclient_encode(text)
 

@@ -109,8 +109,6 @@ class KaizenEncode(CodecSettings, RunnableSerializable[Any, Any]):
         return result.text, result
 
     async def _aencode(self, input: Any) -> tuple[Any, EncodeResult]:
-        if self.codec.embedded:
-            return self._encode(input)
         handled = await self._aencode_messages_in(input)
         if handled is not None:
             return handled

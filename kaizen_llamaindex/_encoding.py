@@ -9,10 +9,11 @@ token counting is local and offline (``kaizen_core.engine.count_tokens``), becau
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from kaizen_core import (
 )
 from kaizen_core.engine import count_tokens
 from kaizen_core.env_clients import EnvClients
+from kaizen_core.providers import _compression
 
 __all__ = [
     "AnyKaizenClient",
@@ -35,6 +37,7 @@ __all__ = [
     "KTOFFormat",
     "KaizenTextEncoder",
     "TextRewrite",
+    "off_the_loop",
     "resolve_clients",
 ]
 
@@ -93,6 +96,28 @@ def resolve_clients(
     elif client is not None:
         sync_client = client
     return sync_client, async_client
+
+
+def _may_hold_json(text: str) -> bool:
+    return any(opener in text for opener in _JSON_OPENERS)
+
+
+def off_the_loop(texts: Iterable[str]) -> bool:
+    """Whether an async rewrite of ``texts`` does its CPU work in a worker thread.
+
+    The provider wrappers' rule: more than ``THREAD_THRESHOLD`` characters in all (256 KB;
+    ``kaizen_core.providers._compression``, read per call so it can be tuned), counting the
+    texts that may hold JSON. Parsing and counting the tokens of that much text would stall
+    every other task on the event loop; below it a thread hop costs more than it saves.
+    """
+    return sum(len(text) for text in texts if _may_hold_json(text)) > _compression.THREAD_THRESHOLD
+
+
+async def _run(in_thread: bool, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``work(*args, **kwargs)``, in a worker thread when ``in_thread``."""
+    if in_thread:
+        return await asyncio.to_thread(work, *args, **kwargs)
+    return work(*args, **kwargs)
 
 
 def _reject_constant(token: str) -> Any:
@@ -219,19 +244,30 @@ class KaizenTextEncoder:
 
     def rewrite(self, text: str, *, model: str) -> TextRewrite:
         """Rewrite ``text`` (blocking); the result says whether the rewrite was kept."""
-        if not any(opener in text for opener in _JSON_OPENERS):
+        if not _may_hold_json(text):
             return _unchanged(text)
         try:
             return self._rewrite(text, model)
         except UNAVAILABLE as exc:
             return self._unavailable(text, exc)
 
-    async def arewrite(self, text: str, *, model: str) -> TextRewrite:
-        """Rewrite ``text`` through the async client."""
-        if not any(opener in text for opener in _JSON_OPENERS):
+    async def arewrite(
+        self, text: str, *, model: str, in_thread: bool | None = None
+    ) -> TextRewrite:
+        """Rewrite ``text`` through the async client.
+
+        Args:
+            in_thread: parse the text and count its tokens in a worker thread; default
+                :func:`off_the_loop` of this text (a caller rewriting several texts passes
+                the verdict for all of them). The request is the async client's either way
+                (the embedded host runs large bodies in a worker thread itself).
+        """
+        if not _may_hold_json(text):
             return _unchanged(text)
+        if in_thread is None:
+            in_thread = off_the_loop([text])
         try:
-            return await self._arewrite(text, model)
+            return await self._arewrite(text, model, in_thread)
         except UNAVAILABLE as exc:
             return self._unavailable(text, exc)
 
@@ -243,15 +279,18 @@ class KaizenTextEncoder:
         response = self.sync_client.prompts_encode(self._prompt_payload(text, model))
         return self._judge_prompt(text, response, model)
 
-    async def _arewrite(self, text: str, model: str) -> TextRewrite:
-        value = _parse_whole_json(text)
+    async def _arewrite(self, text: str, model: str, in_thread: bool) -> TextRewrite:
+        value = await _run(in_thread, _parse_whole_json, text)
         if value is not None:
             response: CompressResponse | PromptEncodeResponse = await self.async_client.compress(
                 self._compress_payload(value, model)
             )
-            return self._judge(text, _result_text(response), model, whole_json=True, blocks=1)
+            encoded = _result_text(response)
+            return await _run(
+                in_thread, self._judge, text, encoded, model, whole_json=True, blocks=1
+            )
         response = await self.async_client.prompts_encode(self._prompt_payload(text, model))
-        return self._judge_prompt(text, response, model)
+        return await _run(in_thread, self._judge_prompt, text, response, model)
 
     def _unavailable(self, text: str, exc: Exception) -> TextRewrite:
         if not self.fail_open:

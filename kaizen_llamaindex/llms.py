@@ -35,6 +35,7 @@ from kaizen_llamaindex._encoding import (
     KaizenClient,
     KaizenTextEncoder,
     KTOFFormat,
+    off_the_loop,
 )
 from kaizen_llamaindex.instrumentation import emit_encode
 
@@ -131,8 +132,8 @@ class KaizenLLM(EncodingComponent, LLM):
             emit_encode(rewrite, source="llm", model=self._model)
         return rewrite.text
 
-    async def _arewrite_text(self, text: str) -> str:
-        rewrite = await self._encoder.arewrite(text, model=self._model)
+    async def _arewrite_text(self, text: str, in_thread: bool | None = None) -> str:
+        rewrite = await self._encoder.arewrite(text, model=self._model, in_thread=in_thread)
         if rewrite.applied:
             emit_encode(rewrite, source="llm", model=self._model)
         return rewrite.text
@@ -142,7 +143,10 @@ class KaizenLLM(EncodingComponent, LLM):
 
     async def _arewrite_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
         texts = [_texts(message) for message in messages]
-        flat = await asyncio.gather(*(self._arewrite_text(t) for ts in texts for t in ts))
+        in_thread = off_the_loop(t for ts in texts for t in ts)  # large in all: CPU work off
+        flat = await asyncio.gather(
+            *(self._arewrite_text(t, in_thread) for ts in texts for t in ts)
+        )
         rewritten, position = [], 0
         for message, originals in zip(messages, texts):
             rewritten.append(_with_texts(message, list(flat[position : position + len(originals)])))

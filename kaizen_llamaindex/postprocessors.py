@@ -16,6 +16,7 @@ from kaizen_llamaindex._encoding import (
     KaizenTextEncoder,
     KTOFFormat,
     TextRewrite,
+    off_the_loop,
 )
 from kaizen_llamaindex.instrumentation import emit_encode
 
@@ -89,15 +90,21 @@ class KaizenNodePostprocessor(EncodingComponent, BaseNodePostprocessor):
         nodes: list[NodeWithScore],
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
-        """Rewrite each node's JSON to KTOF through the async client, nodes concurrently."""
-        limit = asyncio.Semaphore(self.max_concurrency)
+        """Rewrite each node's JSON to KTOF through the async client, nodes concurrently.
 
-        async def one(item: NodeWithScore) -> NodeWithScore:
+        When the nodes' text is large in all (the provider wrappers' 256 KB rule), parsing
+        and token counting run in worker threads, so the event loop is not stalled.
+        """
+        limit = asyncio.Semaphore(self.max_concurrency)
+        texts = [_node_text(item) for item in nodes]
+        in_thread = off_the_loop(texts)
+
+        async def one(item: NodeWithScore, text: str) -> NodeWithScore:
             async with limit:
-                rewrite = await self._encoder.arewrite(_node_text(item), model=self.model)
+                rewrite = await self._encoder.arewrite(text, model=self.model, in_thread=in_thread)
             return self._apply(item, rewrite)
 
-        return list(await asyncio.gather(*(one(item) for item in nodes)))
+        return list(await asyncio.gather(*(one(item, text) for item, text in zip(nodes, texts))))
 
     def _apply(self, item: NodeWithScore, rewrite: TextRewrite) -> NodeWithScore:
         if not rewrite.applied:
