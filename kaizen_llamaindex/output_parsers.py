@@ -3,15 +3,19 @@
 KTOF output is cheaper than JSON for the model to write (no quotes and braces around every
 key, one header for a table of records), and the parser reads JSON as well, with or without a
 code fence, so a model that ignores the instructions still parses.
+
+``parse_stream``/``aparse_stream`` read an answer as it streams (``llm.stream_complete``):
+the engine's ``StreamDecoder`` turns each completed line into the value so far.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
-from kaizen_core.engine import KTOFDecodeError, decode, encode
+from kaizen_core.engine import KTOFDecodeError, StreamDecoder, decode, encode
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
 from llama_index.core.output_parsers.base import OutputParserException
 from llama_index.core.types import BaseOutputParser
@@ -125,6 +129,41 @@ class KaizenOutputParser(BaseOutputParser):
         """
         body, offset = _extract_body(output)
         value, input_format = self._decode(body, offset, output)
+        return self._finish(value, input_format, body, output)
+
+    def parse_stream(self, chunks: Iterable[str | Any]) -> Iterator[Any]:
+        """Read an answer as it streams: the value so far each time rows complete.
+
+        ``chunks`` are text pieces, or the responses of ``llm.stream_complete(...)`` /
+        ``stream_chat(...)`` (their ``delta`` is read). Each time a line completes a table
+        row, a list item or a top-level field of a KTOF answer, the value decoded so far is
+        yielded (a copy along its growing end; complete rows are shared, do not mutate
+        them). The last value yielded is always ``parse(whole text)`` (``output_cls``
+        validated); JSON answers, and values the decoder cannot stream, come only then.
+        A text before a code fence is read as prose once the fence opens, as ``parse`` does.
+
+        Raises:
+            KaizenOutputParserError: as ``parse`` would, with line and column in the output;
+                inside a code fence as soon as a line is wrong (``text`` is then the output
+                received so far), otherwise at the end.
+        """
+        stream = _ParseStream(self)
+        for chunk in chunks:
+            yield from stream.feed(_chunk_text(chunk))
+        yield stream.close()
+
+    async def aparse_stream(self, chunks: AsyncIterable[str | Any]) -> AsyncIterator[Any]:
+        """:meth:`parse_stream` over an async iterable (``await llm.astream_complete(...)``)."""
+        stream = _ParseStream(self)
+        async for chunk in chunks:
+            for value in stream.feed(_chunk_text(chunk)):
+                yield value
+        yield stream.close()
+
+    def _finish(
+        self, value: Any, input_format: Literal["ktof", "json"], body: str, output: str
+    ) -> Any:
+        """Report the decode; validate ``value`` into ``output_cls`` when there is one."""
         emit(
             KaizenDecodeEvent(
                 input_format=input_format, input_chars=len(body), value_type=type(value).__name__
@@ -151,8 +190,13 @@ class KaizenOutputParser(BaseOutputParser):
         try:
             return decode(body, indent=self.indent, strict=self.strict), "ktof"
         except KTOFDecodeError as exc:
-            line, column = _position_in_output(output, offset, exc.line, exc.column)
-            raise KaizenOutputParserError(exc.msg, text=output, line=line, column=column) from exc
+            raise _error(exc, output, offset) from exc
+
+
+def _error(exc: KTOFDecodeError, output: str, offset: int) -> KaizenOutputParserError:
+    """``exc`` (a position in the body starting at ``offset``) as a position in ``output``."""
+    line, column = _position_in_output(output, offset, exc.line, exc.column)
+    return KaizenOutputParserError(exc.msg, text=output, line=line, column=column)
 
 
 def _extract_body(output: str) -> tuple[str, int]:
@@ -174,3 +218,151 @@ def _position_in_output(output: str, offset: int, line: int, column: int) -> tup
     if line == 1:
         column += offset - (output.rfind("\n", 0, offset) + 1)
     return line + lines_before, column
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+# A line _FENCE opens a block with (followed by a newline), and one that closes it.
+_OPENING_LINE = re.compile(r"[ \t]*```[ \t]*[A-Za-z0-9_-]*[ \t]*")
+_CLOSING_LINE = re.compile(r"[ \t]*```[ \t]*")
+# What may follow the body in the decoder's input without changing what it reads: spaces
+# ending lines, a carriage return before a newline, and blank lines.
+_IGNORED_TAIL = re.compile(r"(?: *\r?\n)* *")
+_KTOF_ROOT_ARRAY = re.compile(r"\[#?\d")
+
+
+def _chunk_text(chunk: str | Any) -> str:
+    """A text chunk, or the ``delta`` of an LLM stream response (``None`` reads as "")."""
+    return chunk if isinstance(chunk, str) else str(getattr(chunk, "delta", None) or "")
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of the growing spine (containers along the last entries); the rest is shared."""
+    if isinstance(value, dict):
+        copy = dict(value)
+        if copy:
+            last = next(reversed(copy))
+            copy[last] = _snapshot(copy[last])
+        return copy
+    if isinstance(value, list):
+        items = list(value)
+        if items:
+            items[-1] = _snapshot(items[-1])
+        return items
+    return value
+
+
+class _ParseStream:
+    """One answer read line by line as ``parse`` reads the whole of it.
+
+    The body is what ``_extract_body`` would take: the first fenced block when one opens
+    (what came before it was prose), else the whole text; leading blanks dropped. KTOF body
+    lines go to a ``StreamDecoder``; a JSON body waits for the end. ``close`` reuses the
+    decoder's value when it read exactly the body, else parses the whole output.
+    """
+
+    def __init__(self, parser: KaizenOutputParser) -> None:
+        self.parser = parser
+        self.raw: list[str] = []
+        self.tail: list[str] = []  # the incomplete last line
+        self.position = 0  # where the next complete line starts in the output
+        self.opened = False  # a code fence opened: the body is its content
+        self.closed = False  # ... and closed: the rest is not read
+        self._start_body()
+
+    def _start_body(self) -> None:
+        self.mode: Literal["ktof", "json"] | None = None  # None: no content yet
+        self.offset = 0  # where the body starts in the output
+        self.fed: list[str] = []
+        self.decoder: StreamDecoder | None = None
+        self.completed = 0
+        self.held_error: KTOFDecodeError | None = None
+        self.json_possible = False  # the body starts with "[": parse tries JSON first
+
+    def feed(self, chunk: str) -> list[Any]:
+        """Take a chunk; return the values completed lines brought (copies)."""
+        self.raw.append(chunk)
+        cut = chunk.rfind("\n")
+        if cut < 0:
+            self.tail.append(chunk)
+            return []
+        complete = "".join(self.tail) + chunk[:cut]
+        self.tail = [chunk[cut + 1 :]]
+        out: list[Any] = []
+        for line in complete.split("\n"):
+            if self._line(line, ended=True):
+                out.append(_snapshot(self.decoder.partial if self.decoder else None))
+            self.position += len(line) + 1
+        return out
+
+    def _line(self, line: str, *, ended: bool) -> bool:
+        """Read one line of the output; True when it completed part of the value."""
+        if self.closed:
+            return False
+        if self.opened and _CLOSING_LINE.fullmatch(line):
+            self.closed = True
+            return False
+        if not self.opened and ended and _OPENING_LINE.fullmatch(line):
+            self.opened = True  # whatever came before was prose: the body starts again
+            self._start_body()
+            return False
+        if self.mode is None:
+            content = line.lstrip(_BLANK)
+            if not content:
+                return False
+            self.offset = self.position + len(line) - len(content)
+            line = content
+            self.json_possible = content[:1] == "["
+            json_like = content[:1] == "{" or (
+                self.json_possible and not _KTOF_ROOT_ARRAY.match(content)
+            )
+            self.mode = "json" if json_like else "ktof"
+            if self.mode == "ktof":
+                self.decoder = StreamDecoder(indent=self.parser.indent, strict=self.parser.strict)
+        text = f"{line}\n" if ended else line
+        self.fed.append(text)
+        if self.decoder is None or self.held_error is not None:
+            return False
+        try:
+            completed = self.decoder.feed(text)
+        except KTOFDecodeError as exc:
+            if self.opened and not self.json_possible:  # the fenced body is KTOF: wrong for sure
+                raise _error(exc, "".join(self.raw), self.offset) from exc
+            self.held_error = exc  # prose before a fenced answer, or JSON: decided at the end
+            return False
+        progressed = bool(completed) or self.decoder.completed != self.completed
+        self.completed = self.decoder.completed
+        return progressed
+
+    def close(self) -> Any:
+        """The whole answer's value, equal to ``parse`` of the whole output."""
+        tail = "".join(self.tail)
+        self.tail = []
+        if tail:
+            self._line(tail, ended=False)
+        output = "".join(self.raw)
+        body, offset = _extract_body(output)
+        fed = "".join(self.fed)
+        if (
+            self.mode == "ktof"
+            and self.decoder is not None
+            and self.held_error is None
+            and offset == self.offset
+            and fed.startswith(body)
+            and _IGNORED_TAIL.fullmatch(fed, len(body))
+            and not (body[:1] == "[" and _is_json(body))
+        ):
+            try:  # the decoder read exactly the body: its value needs no second parse
+                value = self.decoder.close()
+            except KTOFDecodeError as exc:
+                raise _error(exc, output, offset) from exc
+            return self.parser._finish(value, "ktof", body, output)
+        return self.parser.parse(output)  # JSON, a held error, or text read differently
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
