@@ -1,8 +1,21 @@
-"""``decode_answers``: a KTOF answer as compact JSON text, whole or while it streams.
+"""``decode_answers``: a structured KTOF answer as compact JSON text, whole or while it streams.
 
-The rule (:func:`answer_json`): an answer whose body (the answer with a code fence around the
-whole of it removed) reads as JSON or KTOF and holds an object or an array becomes compact
-JSON text (``ensure_ascii=False``); any other answer is kept as it is.
+The rule (:func:`answer_json`) looks at the answer's body: the answer with a code fence
+around the whole of it removed, then stripped.
+
+* a **JSON** object or array (fenced or not) becomes compact JSON text;
+* **KTOF** becomes compact JSON text when it is *structured*: the decoded value is an array
+  (a root array ``[N]...:``), or an object with a field that holds an array (a
+  ``key[N]...:`` header, a list of ``- `` items, an inline ``[...]`` value) or a non-empty
+  object (a ``key:`` line followed by an indented block, or an inline ``{...}`` value);
+* **flat** KTOF, ``key: value`` lines only, is kept as it is: that is how models write prose
+  (``Answer: 42``, ``Note: ...`` / ``Reason: ...``, ``Source: https://...``). The one
+  exception is an answer that is one code fence labelled ``toon``, ``ktof`` or ``json`` (any
+  case): the model said it is writing data, so a flat object decodes too. A bare fence or
+  another label keeps a flat body as text;
+* anything else (prose, a single value, text that does not decode) is kept as it is.
+
+JSON text is written with ``ensure_ascii=False``.
 
 A stream must end with exactly that text, so :class:`StreamedAnswer` decides from the first
 line of the body what it can show early:
@@ -12,12 +25,14 @@ line of the body what it can show early:
   passes through unchanged, chunk by chunk. The first line is held until it ends, since a
   ``:`` later in it could still make it a ``key: value`` line;
 * **KTOF** (a ``key: value`` / ``key:`` line, a ``key[N]...:`` or ``[N]...:`` header): lines
-  go to the engine's ``StreamDecoder``. Nothing is shown while the answer could still be prose
-  that happens to read as ``key: value`` lines; from the first table or list on (a root array,
-  or a top-level field holding an array) the JSON text is written as rows, list items and
-  top-level fields complete, each piece exactly as ``json.dumps`` writes it inside the whole
-  value, and the rest of the JSON comes with the last chunk. Arrays nested deeper than a
-  top-level field, keyed roots and answers without any array stream nothing and arrive whole;
+  go to the engine's ``StreamDecoder``. Nothing is shown while the answer could still be flat
+  ``key: value`` prose (a later line may still add an array or a nested object, so a flat
+  answer is released whole at the end, or as soon as a line shows it is not KTOF); from the
+  first table or list on (a root array, or a top-level field holding an array: the answer is
+  structured from then on) the JSON text is written as rows, list items and top-level fields
+  complete, each piece exactly as ``json.dumps`` writes it inside the whole value, and the
+  rest of the JSON comes with the last chunk. Arrays nested deeper than a top-level field,
+  keyed roots and answers without any array stream nothing and arrive whole;
 * **anything else** (a JSON answer, which is re-serialised compactly) is held and decoded at
   the end.
 
@@ -37,16 +52,19 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from ._codec import Codec, KTOFDecodeError, decode_json_or_ktof, is_ktof_root_array
+from ._codec import Codec, KTOFDecodeError, decode_reading, is_ktof_root_array
 from ._codec import new_stream_decoder as _new_stream_decoder
-from .output_parsers import _strip_fences
 
 __all__ = ["StreamedAnswer", "answer_json"]
 
-# The opening fence line _strip_fences accepts (``\s*```lang[ \t]*`` then a newline).
+# An answer that is one code fence: ``\s*```lang[ \t]*``, a newline, the body, the closing fence.
+_WHOLE_FENCE = re.compile(r"\s*```(?P<label>[\w-]*)[ \t]*\n(?P<body>.*?)\n?[ \t]*```\s*", re.DOTALL)
+# The opening fence line of such an answer.
 _OPENING_FENCE = re.compile(r"\s*```[\w-]*[ \t]*")
-# The closing fence _strip_fences removes from the end of the text.
+# The closing fence _WHOLE_FENCE removes from the end of the text.
 _CLOSING_FENCE = re.compile(r"(.*?)\n?[ \t]*```\s*", re.DOTALL)
+# Fence labels that mark the body as data: a flat object in them decodes too.
+_DATA_LABELS = frozenset({"json", "ktof", "toon"})
 
 _START, _PASS, _KTOF, _HOLD = "start", "pass", "ktof", "hold"
 
@@ -55,38 +73,57 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _answer_body(text: str) -> str | None:
-    """The stripped body :func:`answer_json` decodes, or ``None`` when it cannot hold one."""
-    body = _strip_fences(text)
+def _answer_body(text: str) -> tuple[str, bool] | None:
+    """The stripped body :func:`answer_json` decodes and whether a fence marks it as data;
+    ``None`` when the body cannot hold an object or array."""
+    fence = _WHOLE_FENCE.fullmatch(text)
+    body = (fence.group("body") if fence else text).strip()
     if not body or (":" not in body and not body.startswith("[")):
         return None
-    return body.strip()
+    return body, fence is not None and fence.group("label").lower() in _DATA_LABELS
 
 
 def _takes_json_path(body: str) -> bool:
-    """Whether :func:`decode_json_or_ktof` tries ``body`` as a JSON document first."""
+    """Whether :func:`decode_reading` tries ``body`` as a JSON document first."""
     return body[:1] in ("{", '"') or (body[:1] == "[" and not is_ktof_root_array(body))
 
 
-def _json_of(value: Any) -> str | None:
-    return _dump(value) if isinstance(value, (dict, list)) else None
+def _is_structured(value: Any) -> bool:
+    """An array, or an object with a field holding an array or a non-empty object."""
+    if isinstance(value, list):
+        return True
+    return isinstance(value, dict) and any(
+        isinstance(field, list) or (isinstance(field, dict) and bool(field))
+        for field in value.values()
+    )
 
 
-def _decoded_body(body: str, codec: Codec | None) -> str | None:
+def _json_of(value: Any, *, ktof: bool, marked: bool) -> str | None:
+    """The JSON text of a decoded body, or ``None`` when the answer stays as it is."""
+    if not isinstance(value, (dict, list)):
+        return None
+    if ktof and not marked and not _is_structured(value):
+        return None  # flat key: value lines: prose
+    return _dump(value)
+
+
+def _decoded_body(body: str, marked: bool, codec: Codec | None) -> str | None:
     try:
-        return _json_of(decode_json_or_ktof(body, codec))
+        value, reading = decode_reading(body, codec)
     except (KTOFDecodeError, ValueError):
         return None
+    return _json_of(value, ktof=reading == "ktof", marked=marked)
 
 
 def answer_json(text: str, codec: Codec | None = None) -> str | None:
-    """``text`` as compact JSON when it is a KTOF or JSON object/array, else ``None``.
+    """``text`` as compact JSON when it is a JSON object/array or structured KTOF, else
+    ``None`` (the rule is in the module docstring).
 
     ``codec`` decodes the KTOF (a codec with a ``KaizenSyncClient`` decodes through the
     service); ``None`` decodes in this process.
     """
-    body = _answer_body(text)
-    return None if body is None else _decoded_body(body, codec)
+    found = _answer_body(text)
+    return None if found is None else _decoded_body(*found, codec)
 
 
 def _last_keys(mapping: dict[str, Any], count: int) -> list[str]:
@@ -324,18 +361,20 @@ class StreamedAnswer:
         """The JSON text :func:`answer_json` gives for the whole answer."""
         if self._error is not None:
             return None
-        body = _answer_body(raw)
-        if body is None:
+        found = _answer_body(raw)
+        if found is None:
             return None
+        body, marked = found
         fed = "".join(self._fed)
         streamed = self._mode == _KTOF and not _takes_json_path(body)
         if streamed and fed.rstrip(" \r\n") == body:
             try:  # the decoder read exactly the body: its value needs no second parse
-                return _json_of(self._decoder.close())
+                value = self._decoder.close()
             except (KTOFDecodeError, ValueError) as exc:
                 self._error = exc if isinstance(exc, KTOFDecodeError) else None
                 return None
-        return _decoded_body(body, self._codec)
+            return _json_of(value, ktof=True, marked=marked)
+        return _decoded_body(body, marked, self._codec)
 
     def _failure(self, raw: str, why: str) -> dict[str, Any]:
         error = self._error

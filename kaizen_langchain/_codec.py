@@ -32,7 +32,7 @@ import inspect
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kaizen_core import engine
 from kaizen_core.engine import KTOFDecodeError
@@ -366,13 +366,18 @@ def decode_json_or_ktof(text: str, codec: Codec | None) -> Any:
 
     ``codec`` decodes the KTOF; ``None`` decodes it in this process.
     """
+    return decode_reading(text, codec)[0]
+
+
+def decode_reading(text: str, codec: Codec | None) -> tuple[Any, Literal["json", "ktof"]]:
+    """:func:`decode_json_or_ktof`'s value, and whether ``text`` was read as JSON or KTOF."""
     stripped = text.strip()
     if stripped[:1] in ("{", '"') or (stripped[:1] == "[" and not is_ktof_root_array(stripped)):
         try:
-            return json.loads(stripped)
+            return json.loads(stripped), "json"
         except (ValueError, RecursionError):  # not JSON (or too deep for it): read as KTOF
             pass
-    return engine.decode(stripped) if codec is None else codec.decode(stripped)
+    return (engine.decode(stripped) if codec is None else codec.decode(stripped)), "ktof"
 
 
 def is_ktof_root_array(text: str) -> bool:

@@ -119,7 +119,8 @@ class _AnswerStream:
     """Marks the first chunk with the savings; with ``answer``, shows its text as it decodes.
 
     ``answer`` (a :class:`~kaizen_langchain._answers.StreamedAnswer`) decides what each
-    chunk shows: prose unchanged, KTOF as JSON text as rows complete, the rest at the end.
+    chunk shows: prose unchanged, KTOF tables and lists as JSON text as rows complete, the
+    rest at the end.
     """
 
     def __init__(self, savings: dict[str, Any], answer: StreamedAnswer | None) -> None:
@@ -189,11 +190,14 @@ class ChatKaizen(BaseChatModel):
             for the model's tokenizer, never more than the JSON).
         encode_message_types: which messages are rewritten (default all four kinds:
             system, human, ai, tool; tool results are the largest win inside agents).
-        decode_answers: opt-in: an answer that is KTOF (a table or object, possibly in
-            a code fence) is returned as compact JSON text. Streams show that JSON text as
-            rows complete (tables and lists at the root or under a top-level key; other
-            shapes at the end) and pass prose through; chunks concatenate to what ``invoke``
-            returns (see ``kaizen_langchain._answers`` for an answer that breaks off).
+        decode_answers: opt-in: a structured answer is returned as compact JSON text: a
+            JSON object or array, or KTOF holding an array (a table, a list) or a nested
+            object, possibly in a code fence. Flat ``key: value`` lines (``Answer: 42``)
+            are prose and stay as written, unless in a code fence labelled ``toon``,
+            ``ktof`` or ``json``. Streams show the JSON text as rows complete (tables and
+            lists at the root or under a top-level key; other shapes at the end) and pass
+            prose through; chunks concatenate to what ``invoke`` returns (see
+            ``kaizen_langchain._answers`` for the rule and for an answer that breaks off).
         add_hint: add a one-line KTOF explanation to the system prompt whenever
             something was encoded.
         tokenizer_model: model whose tokenizer chooses the format and counts savings

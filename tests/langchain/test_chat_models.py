@@ -155,6 +155,39 @@ def test_decode_answers_leaves_prose_alone(openai_standin: OpenAIStandIn) -> Non
     assert llm.invoke("weather?").content == "It is warm in city3.\nBring water."
 
 
+# What decode_answers gives for each answer: the same text (None) or this JSON value.
+DECODED_OR_KEPT: dict[str, Any] = {
+    "Answer: 42": None,
+    "Note: the weather is fine.\nReason: sunny\nWhen: 10:30, tomorrow": None,
+    "Source: https://example.com/forecast?city=Bergen#today": None,
+    "```\nname: Bergen\ntemp_c: 11\n```": None,  # a bare fence is not marked as data
+    "```toon\nname: Bergen\ntemp_c: 11\n```": {"name": "Bergen", "temp_c": 11},
+    "city:\n  name: Bergen\n  temp_c: 11": {"city": {"name": "Bergen", "temp_c": 11}},
+    engine.encode({"rows": ROWS[:3]}, format="toon"): {"rows": ROWS[:3]},
+    '{"name": "Bergen", "temp_c": 11}': {"name": "Bergen", "temp_c": 11},
+}
+
+
+def test_decode_answers_turns_only_structured_answers_into_json(
+    openai_standin: OpenAIStandIn,
+) -> None:
+    llm = ChatKaizen(llm=openai_llm(openai_standin), decode_answers=True)
+    for text, value in DECODED_OR_KEPT.items():
+        openai_standin.enqueue(Reply(content=text), Reply(content=text, chunk_size=5))
+        whole = llm.invoke("weather?")
+        chunks = list(llm.stream("weather?"))
+        streamed = _joined(chunks)
+        assert len(chunks) > 2 and streamed.content == whole.content, text  # they agree
+        kaizen = whole.response_metadata["kaizen"]
+        assert streamed.response_metadata["kaizen"].get("decoded_answer") == kaizen.get(
+            "decoded_answer"
+        )
+        if value is None:
+            assert whole.content == text and "decoded_answer" not in kaizen
+        else:
+            assert json.loads(whole.content) == value and kaizen["decoded_answer"] is True
+
+
 def test_hint_is_added_only_when_something_was_encoded(openai_standin: OpenAIStandIn) -> None:
     llm = ChatKaizen(llm=openai_llm(openai_standin), add_hint=True)
     llm.invoke([SystemMessage("Be brief."), *history()])
@@ -257,6 +290,20 @@ def test_stream_of_a_whole_answer_keeps_its_invalid_tool_calls() -> None:
     assert full is not None and full.tool_calls == whole.tool_calls
     assert [(c["name"], c["args"]) for c in full.invalid_tool_calls] == [("bad", "{not json")]
     assert [(c["name"], c["args"]) for c in whole.invalid_tool_calls] == [("bad", "{not json")]
+
+
+async def test_async_decode_answers_keeps_flat_prose_and_decodes_nesting(
+    openai_standin: OpenAIStandIn,
+) -> None:
+    llm = ChatKaizen(llm=openai_llm(openai_standin), decode_answers=True)
+    for text, expected in (
+        ("Answer: 42\nReason: it is warm", "Answer: 42\nReason: it is warm"),
+        ("city:\n  name: Bergen\n  temp_c: 11", '{"city":{"name":"Bergen","temp_c":11}}'),
+    ):
+        openai_standin.enqueue(Reply(content=text), Reply(content=text, chunk_size=4))
+        whole = await llm.ainvoke("weather?")
+        chunks = [chunk async for chunk in llm.astream("weather?")]
+        assert whole.content == expected and _joined(chunks).content == expected
 
 
 # -- decode_answers while streaming (the offline brain model, scripted answers) ----------------
