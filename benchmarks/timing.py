@@ -32,11 +32,18 @@ def paired_ratio(
 
     Each round times the same number of calls of each (enough for the baseline to last
     ``min_round_seconds``), so both meet the same machine state and drift (frequency, other
-    load) cancels in the ratio instead of landing on whichever was timed in a slower moment.
+    load) cancels in the ratio instead of landing on whichever was timed in a slower moment;
+    which one goes first alternates from round to round.
     """
     first, second = timeit.Timer(baseline), timeit.Timer(candidate)
     number = _calibrate(first, min_round_seconds)
-    ratios = [first.timeit(number) / second.timeit(number) for _ in range(rounds)]
+    ratios = []
+    for round_ in range(rounds):
+        if round_ % 2:
+            other = second.timeit(number)
+            ratios.append(first.timeit(number) / other)
+        else:
+            ratios.append(first.timeit(number) / second.timeit(number))
     return statistics.median(ratios)
 
 

@@ -161,6 +161,8 @@ def test_thinned_copies_keep_short_arrays_and_space_long_ones_evenly() -> None:
     assert thinned["rows"] == list(range(0, 1000, 42)) and len(thinned["rows"]) == 24
     assert thinned["nested"][0]["x"] == list(range(0, 200, 9))
     assert value["rows"] == list(range(1000))  # the caller's value is not touched
+    keyed = adaptive._thinned({f"k{i}": [i] for i in range(1000)})  # objects are thinned too
+    assert list(keyed) == [f"k{i}" for i in range(0, 1000, 42)]
 
 
 def test_switching_delimiter_needs_three_tokens_and_a_share() -> None:

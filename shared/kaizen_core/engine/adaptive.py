@@ -21,8 +21,8 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
    * adaptive KTOF with the requested delimiter;
    * adaptive KTOF with ``,`` and ``\\t`` when the block is at least 4 KB or some cell had to be
      quoted because it holds the delimiter (below that the delimiters differ by a token or two).
-     From 32 KB of JSON the delimiter is chosen beforehand on a *thinned* copy (every array
-     of more than 48 items cut to about 24 evenly spaced ones), rendered with each delimiter
+     From 32 KB of JSON the delimiter is chosen beforehand on a *thinned* copy (every array or
+     object of more than 48 items cut to about 24 evenly spaced ones), rendered with each delimiter
      and switched to under rule 3's threshold; only the chosen one is rendered in full;
    * compact JSON, unless the KTOF text is under 75% of the JSON's characters (measured on the
      benchmark shapes: KTOF then always has fewer tokens);
@@ -188,14 +188,17 @@ def _choose(
 
 
 def _thinned(value: Any) -> Any:
-    """``value`` with every array of more than twice ``_THIN_KEEP`` items cut to about
-    ``_THIN_KEEP`` evenly spaced ones (rule 2)."""
+    """``value`` with every array or object of more than twice ``_THIN_KEEP`` items (entries)
+    cut to about ``_THIN_KEEP`` evenly spaced ones (rule 2)."""
     if type(value) is list:
         if len(value) > 2 * _THIN_KEEP:
             value = value[:: -(-len(value) // _THIN_KEEP)]
         return [_thinned(item) for item in value]
     if type(value) is dict:
-        return {key: _thinned(item) for key, item in value.items()}
+        items = list(value.items())
+        if len(items) > 2 * _THIN_KEEP:
+            items = items[:: -(-len(items) // _THIN_KEEP)]
+        return {key: _thinned(item) for key, item in items}
     return value
 
 

@@ -67,8 +67,12 @@ def normalize(data: Any) -> Any:
     """Map host values onto the JSON data model the way ``toon-format`` does.
 
     A dict or list that is plain JSON to ``orjson`` (see :func:`~.fast_toon.plain_json_bytes`:
-    it refuses every value ``toon-format`` maps otherwise) comes back from an ``orjson`` round
+    it refuses the values ``toon-format`` maps otherwise) comes back from an ``orjson`` round
     trip, equal and several times faster than the Python walk; anything else takes the walk.
+    One exotic value differs: an enum member that also subclasses ``str`` or ``int`` and whose
+    ``value`` is not its own text or number (a custom ``__new__`` setting ``_value_``) is
+    written as its ``value`` inside a dict or list, where the walk takes the ``str``/``int``
+    (as the ``etoon`` paths always have); such a member at the root takes the walk.
 
     Raises:
         KTOFEncodeError: the value has no JSON/KTOF representation.
