@@ -71,7 +71,7 @@ from .auto_encoder import AutoEncoder
 from .codec import encode_toon
 from .errors import KTOFEncodeError
 from .fast_toon import encode_fast_toon
-from .fast_tables import FastAutoEncoder, NotFast, has_candidate, prepare, table_shapes
+from .fast_tables import FastAutoEncoder, NotFast, prepare, table_shapes
 from .tokens import counter_for, encoding_for_model
 
 __all__ = ["clear_cache", "encode_adaptive", "encode_tables_fast", "render_auto"]
@@ -257,14 +257,15 @@ def encode_tables_fast(
 
     ``data`` is the caller's value, not yet normalized. None means the general rules apply.
     """
-    if not has_candidate(data):
+    shapes = table_shapes(data)
+    if not shapes:
         return None
     try:
         value = prepare(data)
     except (KTOFEncodeError, RecursionError):
         return None  # the general path raises its own error
     memo: dict[tuple[str, int], Any] = {}
-    key = (table_shapes(value), indent, delimiter, length_marker, encoding_for_model(model)[0])
+    key = (shapes, indent, delimiter, length_marker, encoding_for_model(model)[0])
     best = _remembered_delimiter(key)
     if best is not None:
         full = _render_fast(value, indent, best, length_marker, None, memo)

@@ -50,7 +50,7 @@ from .auto_encoder import AutoEncoder
 from .codec import KTOFEncoder, normalize
 from .fast_toon import etoon_identical, plain_json_bytes, render
 
-__all__ = ["FAST_ROWS", "FastAutoEncoder", "NotFast", "has_candidate", "prepare", "table_shapes"]
+__all__ = ["FAST_ROWS", "FastAutoEncoder", "NotFast", "prepare", "table_shapes"]
 
 FAST_ROWS = 32
 
@@ -122,17 +122,9 @@ def keyed_candidate(value: Any) -> bool:
     )
 
 
-def has_candidate(value: Any, depth: int = 3) -> bool:
-    """Whether a table candidate stands at the root or within ``depth`` object levels of it."""
-    if table_candidate(value) or keyed_candidate(value):
-        return True
-    if depth and type(value) is dict:
-        return any(has_candidate(item, depth - 1) for item in value.values())
-    return False
-
-
 def table_shapes(value: Any, depth: int = 3) -> tuple[Any, ...]:
-    """Where the table candidates stand (the keys down to them) and their first row's keys."""
+    """Where the table candidates stand within ``depth`` object levels of the root (the keys
+    down to them) and their first row's keys; empty when there is none."""
     if table_candidate(value):
         return ("rows", tuple(value[0]))
     if keyed_candidate(value):
