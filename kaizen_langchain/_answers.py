@@ -1,7 +1,8 @@
 """``decode_answers``: a structured KTOF answer as compact JSON text, whole or while it streams.
 
 The rule (:func:`answer_json`) looks at the answer's body: the answer with a code fence
-around the whole of it removed, then stripped.
+around the whole of it removed, then stripped of ASCII whitespace (spaces, tabs, newlines:
+what KTOF itself ignores; a Unicode space such as U+3000 can end a value and is kept).
 
 * a **JSON** object or array (fenced or not) becomes compact JSON text;
 * **KTOF** becomes compact JSON text when it is *structured*: the decoded value is an array
@@ -52,7 +53,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from ._codec import Codec, KTOFDecodeError, decode_reading, is_ktof_root_array
+from ._codec import ASCII_BLANK, Codec, KTOFDecodeError, decode_reading, is_ktof_root_array
 from ._codec import new_stream_decoder as _new_stream_decoder
 
 __all__ = ["StreamedAnswer", "answer_json"]
@@ -77,7 +78,7 @@ def _answer_body(text: str) -> tuple[str, bool] | None:
     """The stripped body :func:`answer_json` decodes and whether a fence marks it as data;
     ``None`` when the body cannot hold an object or array."""
     fence = _WHOLE_FENCE.fullmatch(text)
-    body = (fence.group("body") if fence else text).strip()
+    body = (fence.group("body") if fence else text).strip(ASCII_BLANK)
     if not body or (":" not in body and not body.startswith("[")):
         return None
     return body, fence is not None and fence.group("label").lower() in _DATA_LABELS
@@ -261,7 +262,7 @@ class StreamedAnswer:
     # -- choosing the mode ----------------------------------------------------------------
     def _choose(self, line: str) -> str:
         """The mode the first line of the body decides (``_START``: not decided yet)."""
-        content = line.strip()
+        content = line.strip(ASCII_BLANK)
         if not content:
             if self._body:
                 self._body.append(line)
@@ -272,7 +273,7 @@ class StreamedAnswer:
                 self._opened = True
                 return _START
         if not self._body:
-            line = line.lstrip()  # the body is stripped: its first line loses its indent
+            line = line.lstrip(ASCII_BLANK)  # the body is stripped: its first line too
         self._body.append(line)
         if line.lstrip(" ").startswith("#"):  # a KTOF comment line
             return _START
@@ -286,11 +287,11 @@ class StreamedAnswer:
     def _holds(self, line: str) -> bool:
         """Whether ``line`` may end the body, where the body's stripping would change it.
 
-        The body loses trailing whitespace of every kind (``str.strip``), a closing fence
-        too; the decoder keeps a line's tabs and Unicode spaces. Such a line (and the blank
-        lines after it) waits until a line with content shows it was not the last.
+        The body loses trailing ASCII whitespace (tabs too) and a closing fence; the
+        decoder keeps a line's tabs (Unicode spaces are kept by both). Such a line (and the
+        blank lines after it) waits until a line with content shows it was not the last.
         """
-        content = line.rstrip()
+        content = line.rstrip(ASCII_BLANK)
         return (
             (bool(self._held) and not content)
             or content != line.removesuffix("\r").rstrip(" ")  # what the decoder keeps
@@ -341,7 +342,7 @@ class StreamedAnswer:
             last = "\n".join(self._held)  # what ends the body: stripped, fence and all
             self._held = []
             closing = _CLOSING_FENCE.fullmatch(last) if self._opened else None
-            last = (closing.group(1) if closing else last).rstrip()
+            last = (closing.group(1) if closing else last).rstrip(ASCII_BLANK)
             if last:
                 shown += "".join(self._feed_lines([last], ended=False))
             if self._mode == _PASS:

@@ -42,9 +42,20 @@ from kaizen_core.errors import KaizenDecodeError
 from kaizen_core.providers import _compression
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-__all__ = ["Codec", "CodecSettings", "EncodeResult", "KTOFDecodeError", "new_stream_decoder"]
+__all__ = [
+    "ASCII_BLANK",
+    "Codec",
+    "CodecSettings",
+    "EncodeResult",
+    "KTOFDecodeError",
+    "new_stream_decoder",
+]
 
 DEFAULT_MODEL = "gpt-4o"
+
+ASCII_BLANK = " \t\r\n"
+"""The whitespace around a KTOF answer that KTOF ignores. Other Unicode spaces (U+00A0,
+U+3000, ...) can start a key or end an unquoted value, so ``str.strip()`` would change it."""
 
 
 @dataclass
@@ -370,8 +381,11 @@ def decode_json_or_ktof(text: str, codec: Codec | None) -> Any:
 
 
 def decode_reading(text: str, codec: Codec | None) -> tuple[Any, Literal["json", "ktof"]]:
-    """:func:`decode_json_or_ktof`'s value, and whether ``text`` was read as JSON or KTOF."""
-    stripped = text.strip()
+    """:func:`decode_json_or_ktof`'s value, and whether ``text`` was read as JSON or KTOF.
+
+    Only :data:`ASCII_BLANK` is stripped from ``text``: other spaces belong to its KTOF.
+    """
+    stripped = text.strip(ASCII_BLANK)
     if stripped[:1] in ("{", '"') or (stripped[:1] == "[" and not is_ktof_root_array(stripped)):
         try:
             return json.loads(stripped), "json"

@@ -16,7 +16,7 @@ from langchain_core.output_parsers.transform import BaseTransformOutputParser
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
 
-from ._codec import Codec, KTOFDecodeError, decode_json_or_ktof, new_stream_decoder
+from ._codec import ASCII_BLANK, Codec, KTOFDecodeError, decode_json_or_ktof, new_stream_decoder
 from .callbacks import DECODE_EVENT, aemit, emit
 
 __all__ = ["KaizenDecode", "KaizenOutputParserException", "kaizen_decode"]
@@ -47,24 +47,20 @@ _FENCED_BLOCK = re.compile(
 )
 
 
-def _strip_fences(text: str) -> str:
-    match = _FENCE.match(text)
-    return match.group(1) if match else text.strip()
-
-
 def _answer_body(text: str) -> tuple[str, int]:
     """The KTOF/JSON part of an answer and the number of lines before it.
 
     A whole-text fence is stripped; otherwise the first fenced block on lines of its own
     is the answer when there is one (a model often writes a sentence before it, as
-    LangChain's JSON parsers allow); otherwise the whole (stripped) text.
+    LangChain's JSON parsers allow); otherwise the whole text without the ASCII whitespace
+    around it (a value may end with a Unicode space such as U+3000: that stays).
     """
     match = _FENCE.match(text)
     if match is None:
         match = _FENCED_BLOCK.search(text)
     if match is not None:
         return match.group(1), text[: match.start(1)].count("\n")
-    body = text.strip()
+    body = text.strip(ASCII_BLANK)
     return body, text[: text.find(body)].count("\n") if body else 0
 
 
@@ -136,9 +132,18 @@ def _skeleton(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> l
     return lines
 
 
+def _ends_in_kept_blank(line: str) -> bool:
+    """Whether the decoder keeps blanks at the end of ``line`` (a tab) that ``parse`` strips
+    when ``line`` ends the answer."""
+    kept = line.removesuffix("\n").removesuffix("\r").rstrip(" ")
+    return kept != kept.rstrip(ASCII_BLANK)
+
+
 class _StreamState:
     """Feeds complete lines to the engine's StreamDecoder; drops code fences.
 
+    The decoder reads what ``parse`` decodes: the first line without its indent, and the
+    last without a trailing tab (such a line is held until a line with content follows it).
     Every character is looked at a constant number of times, so a whole stream costs
     time linear in its length (the decoder itself is linear as well).
     """
@@ -154,6 +159,7 @@ class _StreamState:
         self.lines_seen = 0
         self.opened = False  # an opening code fence was seen
         self.held_error: KTOFDecodeError | None = None
+        self.held: list[str] = []  # a line ending in a tab, and the blank lines after it
         self.finished = False
         self.last: Any = None
 
@@ -173,34 +179,58 @@ class _StreamState:
             if self.finished:
                 continue
             self.lines_seen += 1
-            stripped = line.strip()
-            if stripped.startswith("```"):
+            if line.strip().startswith("```"):
                 if self.opened:  # the closing fence: the answer is complete
+                    self._feed_held_as_last(out)
                     self.finished = True
                 else:  # an opening fence: whatever came before it was prose
                     self._restart()
                 continue
             if self.mode is None:
-                if not stripped:
+                content = line.strip(ASCII_BLANK)  # as parse strips the body
+                if not content:
                     self.lines_dropped = self.lines_seen
                     continue
-                self._choose_mode(stripped)
+                self._choose_mode(content)
+                line = line.lstrip(ASCII_BLANK)
             if self.mode == "json":
                 self.json_text.append(line)
                 continue
             if self.held_error is not None:
                 continue
-            try:
-                completed = self.decoder.feed(line)
-            except KTOFDecodeError as exc:
-                if self.opened:
-                    raise _error(exc, "".join(self.raw), self.lines_dropped) from exc
-                # Maybe prose before a fenced answer: decided by a fence or by the end.
-                self.held_error = exc
+            if self.held:
+                if not line.strip(ASCII_BLANK):
+                    self.held.append(line)
+                    continue
+                held, self.held = self.held, []
+                for earlier in held:
+                    self._feed(earlier, out)
+            if _ends_in_kept_blank(line):
+                self.held.append(line)
                 continue
-            if completed:
-                out.append(self._partial())
+            self._feed(line, out)
         return out
+
+    def _feed(self, line: str, out: list[Any]) -> None:
+        """Give ``line`` to the decoder; a completed unit adds the value so far to ``out``."""
+        if self.held_error is not None:
+            return
+        try:
+            completed = self.decoder.feed(line)
+        except KTOFDecodeError as exc:
+            if self.opened:
+                raise _error(exc, "".join(self.raw), self.lines_dropped) from exc
+            # Maybe prose before a fenced answer: decided by a fence or by the end.
+            self.held_error = exc
+            return
+        if completed:
+            out.append(self._partial())
+
+    def _feed_held_as_last(self, out: list[Any]) -> None:
+        """The body ended: a held line is its last, without the blanks ``parse`` strips."""
+        if self.held:
+            last, self.held = self.held[0], []
+            self._feed(last.rstrip(ASCII_BLANK), out)
 
     def _restart(self) -> None:
         """Start over after an opening fence: the lines before it are not the answer."""
@@ -209,6 +239,7 @@ class _StreamState:
         self.decoder = None
         self.json_text = []
         self.held_error = None
+        self.held = []
         self.last = None
         self.lines_dropped = self.lines_seen
 
@@ -231,13 +262,17 @@ class _StreamState:
         self.tail = []
         if rest:
             self._lines([rest])
+        if not self.finished:
+            self._feed_held_as_last([])
         raw = "".join(self.raw)
         if self.held_error is not None:
             raise _error(self.held_error, raw, self.lines_dropped) from self.held_error
         if self.mode == "json":
-            return self.parser._finish(
-                decode_json_or_ktof("".join(self.json_text), self.parser.codec), raw
-            )
+            try:
+                value = decode_json_or_ktof("".join(self.json_text), self.parser.codec)
+            except KTOFDecodeError as exc:  # not JSON after all, nor KTOF
+                raise _error(exc, raw, self.lines_dropped) from exc
+            return self.parser._finish(value, raw)
         if self.mode is None:
             raise KaizenOutputParserException("Empty output: no KTOF or JSON", llm_output=raw)
         try:
@@ -252,6 +287,8 @@ class KaizenDecode(BaseTransformOutputParser[Any]):
 
     - Code fences (```` ```toon ````, ```` ```json ````, bare) are stripped.
       A sentence before a fenced answer is skipped (parse and stream alike).
+    - Only ASCII whitespace (spaces, tabs, newlines) around the answer is ignored: other
+      Unicode spaces (U+00A0, U+3000, ...) belong to the KTOF, e.g. to a value's end.
     - ``pydantic_object=Model`` validates the final value into ``Model``.
     - Streaming (``stream``/``astream``/``transform``) yields the growing value each time
       rows/values complete, using the engine's ``StreamDecoder`` (no re-parse of the
@@ -298,7 +335,7 @@ class KaizenDecode(BaseTransformOutputParser[Any]):
     def parse(self, text: str) -> Any:
         """Decode one complete answer."""
         body, offset = _answer_body(text)
-        if not body.strip():
+        if not body.strip(ASCII_BLANK):
             raise KaizenOutputParserException("Empty output: no KTOF or JSON", llm_output=text)
         try:
             value = decode_json_or_ktof(body, self.codec)

@@ -268,3 +268,16 @@ def test_only_structured_answers_become_json() -> None:
     for text, value in decoded.items():
         result = answer_json(text)
         assert result is not None and json.loads(result) == value, text
+
+
+def test_a_unicode_space_that_ends_a_value_is_kept() -> None:
+    for text, value in (
+        ("note: warm\ntags[2]: sun,wind\u3000", {"note": "warm", "tags": ["sun", "wind\u3000"]}),
+        ("```toon\ncity:\n  name: Bergen\xa0\n```\n", {"city": {"name": "Bergen\xa0"}}),
+        ("[2]: a\xa0,b\u3000 \t\n\n", ["a\xa0", "b\u3000"]),  # ASCII blanks still go
+    ):
+        decoded = answer_json(text)
+        assert decoded is not None and json.loads(decoded) == value, text
+        for cuts in ([], [len(text) - 1], list(range(len(text)))):
+            shown, rest, metadata = stream(text, cuts)
+            assert "".join(shown) + rest == decoded and metadata == {"decoded_answer": True}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kaizen_core import KaizenSyncClient, engine
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -200,3 +203,100 @@ async def test_async_decode_through_a_sync_client_runs_off_the_event_loop() -> N
     finally:
         client.close()
     assert client.decode_threads and threading.main_thread() not in client.decode_threads
+
+
+# A value may end with a Unicode space (U+3000, U+00A0): it is part of the value, not of the
+# whitespace around the answer, which is ASCII only (what KTOF itself ignores).
+UNICODE_ENDINGS = {
+    "title: Spring\u3000\nunit: celsius\xa0": {"title": "Spring\u3000", "unit": "celsius\xa0"},
+    "unit: celsius\xa0\ntitle: 春\u3000": {"unit": "celsius\xa0", "title": "春\u3000"},
+    "items[2]{id,name}:\n  1,Oslo\xa0\n  2,Bergen\u3000": {
+        "items": [{"id": 1, "name": "Oslo\xa0"}, {"id": 2, "name": "Bergen\u3000"}]
+    },
+    "[2]: a\u3000,b\xa0": ["a\u3000", "b\xa0"],
+}
+AROUND = ["{}", "{} \t\r\n\n", "\n  {}\n", "```toon\n{}\n```", "Here it is:\n```\n{}\n```\n"]
+
+
+@pytest.mark.parametrize("around", AROUND)
+@pytest.mark.parametrize("ktof", list(UNICODE_ENDINGS))
+def test_unicode_spaces_ending_a_value_are_kept_by_parse_and_stream(ktof: str, around: str) -> None:
+    text = around.replace("{}", ktof)
+    value = UNICODE_ENDINGS[ktof]
+    assert kaizen_decode.invoke(text) == value
+    assert kaizen_decode.invoke(AIMessage(text)) == value
+    for size in (1, 3, len(text)):  # a cut between a value and its last space, too
+        streamed = list(kaizen_decode.transform(iter(_chunks(text, size))))
+        assert streamed[-1] == value, size
+
+
+async def test_unicode_spaces_ending_a_value_are_kept_by_ainvoke_and_astream() -> None:
+    text = "```toon\ntitle: Spring\u3000\nunit: celsius\xa0\n```"
+    value = {"title": "Spring\u3000", "unit": "celsius\xa0"}
+
+    async def pieces():  # type: ignore[no-untyped-def]
+        for chunk in _chunks(text, 2):
+            yield AIMessageChunk(content=chunk)
+
+    assert await kaizen_decode.ainvoke(text) == value
+    assert [v async for v in kaizen_decode.atransform(pieces())][-1] == value
+
+
+def test_a_line_of_unicode_spaces_is_not_blank_to_parse_or_stream() -> None:
+    text = "a: 1\n\u3000\n"  # not KTOF: a Unicode space is text, not whitespace to strip
+    with pytest.raises(KaizenOutputParserException) as parsed:
+        kaizen_decode.invoke(text)
+    with pytest.raises(KaizenOutputParserException) as streamed:
+        list(kaizen_decode.transform(iter(_chunks(text, 3))))
+    assert parsed.value.line == streamed.value.line == 2
+
+
+_cells = (
+    st.none()
+    | st.integers(-1000, 1000)
+    | st.text(max_size=8)
+    | st.sampled_from(["x\u3000", "y\xa0", "\u3000", "a b", "x: y", "[1]"])
+)
+_values = st.recursive(
+    _cells,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(min_size=1, max_size=6), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.dictionaries(st.text(min_size=1, max_size=6), _values, min_size=1, max_size=4)
+    | st.lists(_values, min_size=1, max_size=4),
+    fmt=st.sampled_from(["auto", "toon"]),
+    around=st.sampled_from(AROUND),
+    end=st.sampled_from(["", "\u3000", "\xa0", "\t", " \t", "\u3000\t \n\n", "\xa0 "]),
+    cuts=st.lists(st.integers(0, 10**6), max_size=20),
+)
+def test_the_last_streamed_value_is_what_parse_gives(
+    value: Any, fmt: str, around: str, end: str, cuts: list[int]
+) -> None:
+    """Whatever blanks end the last line (kept or stripped), stream and parse agree."""
+    text = around.replace("{}", engine.encode(value, format=fmt) + end)
+    bounds = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
+    pieces = [text[a:b] for a, b in pairwise(bounds)]
+    try:
+        parsed = kaizen_decode.parse(text)
+    except KaizenOutputParserException as exc:
+        with pytest.raises(KaizenOutputParserException) as streamed:
+            list(kaizen_decode.transform(iter(pieces)))
+        assert streamed.value.line == exc.line
+    else:
+        assert list(kaizen_decode.transform(iter(pieces)))[-1] == parsed
+
+
+def test_a_streamed_answer_that_is_neither_json_nor_ktof_is_an_output_parser_exception() -> None:
+    text = '[{"a": 1}]```'  # looks like JSON; the fence on its line makes it neither
+    with pytest.raises(KaizenOutputParserException) as parsed:
+        kaizen_decode.parse(text)
+    with pytest.raises(KaizenOutputParserException) as streamed:
+        list(kaizen_decode.transform(iter(_chunks(text, 4))))
+    assert streamed.value.llm_output == text and streamed.value.line == parsed.value.line
