@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 import threading
 from collections.abc import Iterator
@@ -176,6 +177,37 @@ def test_pickling_rebuilds_vendor_errors_their_constructors_refuse() -> None:
     assert copy.response is None and copy.original.response is None
     assert copy.__cause__ is copy.original and str(copy) == str(error)
     assert error.response is lock  # pickling leaves the live error alone
+
+
+class Holder:
+    """A value whose deep copy fails half-way: ``copy`` files it in its memo, then meets the lock."""
+
+    def __init__(self) -> None:
+        self.name = "holder"
+        self.lock = threading.Lock()
+
+
+def test_copies_of_vendor_errors_their_constructors_refuse() -> None:
+    holder = Holder()
+    original = StrictVendorError("quota", response=holder, code="insufficient_quota")
+    error = provider_error("openai", original, status_code=429, body={"e": [1]})
+    before = StrictVendorError.constructed
+
+    shallow = copy.copy(error)
+    assert type(shallow) is type(error) and shallow.original is original
+    assert shallow.__cause__ is original and shallow.body is error.body
+    assert str(shallow) == str(error) and shallow.args == error.args
+
+    deep = copy.deepcopy(error)
+    assert type(deep) is type(error) and type(deep.original) is StrictVendorError
+    assert deep.original is not original and deep.__cause__ is deep.original
+    assert deep.original.args == ("quota",) and deep.original.code == "insufficient_quota"
+    assert deep.body == {"e": [1]} and deep.body is not error.body
+    # Deep copy refuses the holder: shared, the same object in both places (never half-built).
+    assert deep.response is deep.original.response is holder
+    assert StrictVendorError.constructed == before  # rebuilt without the constructor
+    both = copy.deepcopy([error, original])  # the memo holds the rebuilt original
+    assert both[0].original is both[1] and type(both[1]) is StrictVendorError
 
 
 def test_mapped_errors_are_not_mapped_again() -> None:

@@ -8,6 +8,7 @@ client raises must be caught both by the handler a user wrote for the vendor SDK
 
 from __future__ import annotations
 
+import copy
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,30 +181,53 @@ async def test_connection_errors_are_caught_by_the_vendor_class(
     assert error.request is error.original.request  # the vendor's own attribute, copied
 
 
+def _unpickled(error: BaseException) -> Any:
+    return pickle.loads(pickle.dumps(error))
+
+
+COPIES = {"pickle": _unpickled, "copy": copy.copy, "deepcopy": copy.deepcopy}
+
+
+@pytest.mark.parametrize("how", COPIES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("vendor", VENDORS)
-async def test_pickling_keeps_the_combined_class(
-    standins: Standins, vendor: str, mode: str
+async def test_copies_keep_the_combined_class_and_the_cause(
+    standins: Standins, vendor: str, mode: str, how: str
 ) -> None:
     standins.fail_next(vendor, 429, retry_after="7")
     with pytest.raises(KaizenProviderRateLimitError) as caught:
         await _call(vendor, mode, _base_url(standins, vendor))
     error = caught.value
-    copy = pickle.loads(pickle.dumps(error))
-    assert type(copy) is type(error) and isinstance(copy, VENDOR_CLASSES[vendor][429])
-    assert type(copy.original) is type(error.original) and copy.__cause__ is copy.original
-    assert (copy.status_code, copy.retry_after, copy.request_id, copy.body, str(copy)) == (
+    duplicate = COPIES[how](error)
+    assert duplicate is not error and type(duplicate) is type(error)
+    with pytest.raises(VENDOR_CLASSES[vendor][429]):  # the vendor's handler catches the copy
+        raise duplicate
+    original = duplicate.original
+    assert type(original) is type(error.original) and duplicate.__cause__ is original
+    assert not isinstance(original, KaizenProviderError)
+    assert (duplicate.status_code, duplicate.retry_after, duplicate.request_id) == (
         429,
         7.0,
         error.request_id,
+    )
+    assert (duplicate.body, duplicate.headers, str(duplicate)) == (
         error.body,
+        error.headers,
         str(error),
     )
-    assert copy.code == error.code and copy.message == error.message
-    if vendor == "gemini" and mode == "async":
-        assert copy.response is None  # aiohttp's response does not pickle
+    assert duplicate.code == error.code and duplicate.message == error.message
+    assert (original.args, original.message) == (error.original.args, error.original.message)
+    if how == "copy":  # shallow: the same values
+        assert original is error.original and duplicate.response is error.response
     else:
-        assert copy.response.status_code == copy.original.response.status_code == 429
+        assert original is not error.original and duplicate.headers is not error.headers
+    if how == "pickle" and vendor == "gemini" and mode == "async":
+        assert duplicate.response is None  # aiohttp's response does not pickle
+    elif vendor == "gemini" and mode == "async":  # nor deep-copy: shared
+        assert duplicate.response is original.response is error.response
+    else:
+        assert duplicate.response.status_code == original.response.status_code == 429
+        assert duplicate.response is original.response  # one response, as in the error
 
 
 async def test_stream_errors_are_caught_by_the_vendor_classes(standins: Standins) -> None:

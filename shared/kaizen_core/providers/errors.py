@@ -26,10 +26,17 @@ Kaizen's value is kept (``status_code``, ``message``, ``body``, ``request_id``, 
 except ``code``, which keeps the vendor's value (OpenAI's error code, Gemini's HTTP status).
 The vendor's constructor is never called. When a vendor class cannot be combined
 (``TypeError`` on class creation: a metaclass or layout conflict), the Kaizen class is used alone.
+
+``pickle``, ``copy.copy`` and ``copy.deepcopy`` give the same class back, with ``original`` and
+``__cause__`` set. A vendor exception is rebuilt its own way when that gives it back (class
+included), else without its constructor (OpenAI's and Anthropic's need keyword arguments;
+google-genai's own rebuild turns a ``ClientError`` into an ``APIError``). Values pickle refuses
+(an aiohttp response) come back as None; values ``copy.deepcopy`` refuses are shared.
 """
 
 from __future__ import annotations
 
+import copy
 import pickle
 import threading
 import types
@@ -115,10 +122,29 @@ class KaizenProviderError(KaizenError):
         return f"{type(self).__name__}({str(self)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # A combined class cannot be pickled by name: its two bases are, and rebuild it.
+        # For pickle only (copy.copy and copy.deepcopy use the two methods below): a combined
+        # class cannot be pickled by name; its two bases are, and rebuild it.
         kaizen_class, vendor_class = type(self).__dict__.get(_PAIR, (type(self), None))
         state = _portable(self.__dict__)
         return (_rebuild_error, (kaizen_class, vendor_class, state))
+
+    def __copy__(self) -> KaizenProviderError:
+        """The same class and attribute values (``original`` shared), ``__cause__`` set again."""
+        return _with_cause(_rebuild(type(self), dict(self.__dict__)))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> KaizenProviderError:
+        """The same class with deep copies of the attributes, ``original`` included.
+
+        A vendor exception whose constructor refuses its own ``args`` (OpenAI's and
+        Anthropic's need keyword arguments) is rebuilt without it, as unpickling does; a value
+        ``copy.deepcopy`` refuses (a lock, a live connection) is shared with this error.
+        """
+        cls = type(self)
+        error = cls.__new__(cls)
+        memo[id(self)] = error
+        error.__dict__.update(_deep_state(self.__dict__, memo))
+        Exception.__init__(error, str(error))
+        return _with_cause(error)
 
 
 # KaizenProviderError.status_code is int | None (connection failures have none); KaizenAPIError's
@@ -240,7 +266,7 @@ def map_sdk_error(
     )
 
 
-# -- pickling -----------------------------------------------------------------------------------
+# -- pickling and copies -------------------------------------------------------------------------
 class _Reduced:
     """Pickles as ``function(*args)``: unpickling puts that call's result in its place."""
 
@@ -259,9 +285,10 @@ def _portable(state: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in state.items():
         if isinstance(value, BaseException) and not isinstance(value, KaizenProviderError):
-            value = _Reduced(
-                _rebuild_vendor_error, type(value), value.args, _portable(value.__dict__)
-            )
+            if not _pickles(value):
+                value = _Reduced(
+                    _rebuild_vendor_error, type(value), value.args, _portable(value.__dict__)
+                )
         else:
             try:
                 pickle.dumps(value)
@@ -269,6 +296,46 @@ def _portable(state: dict[str, Any]) -> dict[str, Any]:
                 value = None  # what pickle raises for objects it refuses
         out[key] = value
     return out
+
+
+def _pickles(error: BaseException) -> bool:
+    """Whether ``error``'s own pickling gives it back, class included (it then keeps what
+    ``args`` and ``__dict__`` miss, an ``OSError``'s ``errno`` say; google-genai's rebuilds
+    every ``APIError`` subclass as ``APIError``)."""
+    try:
+        return type(pickle.loads(pickle.dumps(error))) is type(error)
+    except Exception:  # noqa: BLE001 - a vendor constructor given only ``args`` may raise anything
+        return False
+
+
+def _deep_state(state: dict[str, Any], memo: dict[int, Any]) -> dict[str, Any]:
+    """``copy.deepcopy`` of each value of ``state`` (see ``__deepcopy__`` for the exceptions)."""
+    return {key: _deep_value(value, memo) for key, value in state.items()}
+
+
+def _deep_value(value: Any, memo: dict[int, Any]) -> Any:
+    if id(value) in memo:
+        return memo[id(value)]
+    trial = dict(memo)  # a failed deepcopy leaves half-built copies in its memo: kept apart
+    try:
+        copied = copy.deepcopy(value, trial)
+    except Exception:  # noqa: BLE001 - the value's own reduction (a vendor constructor) may raise anything
+        copied = _REFUSED
+    if isinstance(value, BaseException) and type(copied) is not type(value):
+        copied = _rebuild_vendor_error(  # refused, or rebuilt as another class (google-genai)
+            type(value), _deep_value(value.args, memo), _deep_state(value.__dict__, memo)
+        )
+        memo[id(value)] = copied
+    elif copied is _REFUSED:
+        return value  # shared
+    else:
+        kept = trial.pop(id(trial), [])  # copy's keep-alive list sits under its memo's id
+        memo.update(trial)
+        memo.setdefault(id(memo), []).extend(kept)
+    return copied
+
+
+_REFUSED = object()
 
 
 def _rebuild_vendor_error(
@@ -286,9 +353,13 @@ def _rebuild_error(
     state: dict[str, Any],
 ) -> KaizenProviderError:
     cls = kaizen_class if vendor_class is None else vendor_error_class(kaizen_class, vendor_class)
-    error = _rebuild(cls, state)
-    if isinstance(error.original, BaseException):
-        error.__cause__ = error.original  # as `raise ... from original` left it
+    return _with_cause(_rebuild(cls, state))
+
+
+def _with_cause(error: KaizenProviderError) -> KaizenProviderError:
+    original = error.__dict__.get("original")
+    if isinstance(original, BaseException):
+        error.__cause__ = original  # as `raise ... from original` left it
     return error
 
 
