@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import copy
+import json
 import pickle
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,10 +26,15 @@ from kaizen_core.providers.errors import provider_error, vendor_error_class
 from kaizen_core.providers.gemini import _retry_delay
 from kaizen_core.providers.openai import _ERRORS as openai_errors
 from kaizen_core.providers.openai import map_openai_error
+from typing_extensions import Self
+
+
+class VendorError(Exception):
+    """An exception class as a vendor SDK defines one (outside the standard library)."""
 
 
 def test_rate_limit_error_is_both_a_provider_and_a_rate_limit_error() -> None:
-    original = RuntimeError("vendor said no")
+    original = VendorError("vendor said no")
     error = provider_error(
         "openai",
         original,
@@ -34,9 +43,9 @@ def test_rate_limit_error_is_both_a_provider_and_a_rate_limit_error() -> None:
         headers={"Retry-After-Ms": "2500"},
         body={"e": 1},
     )
-    assert type(error) is vendor_error_class(KaizenProviderRateLimitError, RuntimeError)
-    assert type(error).__name__ == "KaizenProviderRateLimitError[RuntimeError]"
-    assert isinstance(error, KaizenProviderRateLimitError) and isinstance(error, RuntimeError)
+    assert type(error) is vendor_error_class(KaizenProviderRateLimitError, VendorError)
+    assert type(error).__name__ == "KaizenProviderRateLimitError[VendorError]"
+    assert isinstance(error, KaizenProviderRateLimitError) and isinstance(error, VendorError)
     assert isinstance(error, KaizenRateLimitError) and isinstance(error, KaizenAPIError)
     assert isinstance(error, KaizenProviderError) and isinstance(error, KaizenError)
     assert error.retry_after == 2.5 and error.headers == {"retry-after-ms": "2500"}
@@ -51,22 +60,23 @@ def test_rate_limit_error_is_both_a_provider_and_a_rate_limit_error() -> None:
 
 def test_other_statuses_and_transport_failures_are_provider_errors() -> None:
     server_error = provider_error(
-        "anthropic", ValueError("boom"), status_code=529, headers={"retry-after": "3"}
+        "anthropic", VendorError("boom"), status_code=529, headers={"retry-after": "3"}
     )
-    assert type(server_error) is vendor_error_class(KaizenProviderError, ValueError)
-    assert isinstance(server_error, ValueError) and server_error.retry_after == 3.0
+    assert type(server_error) is vendor_error_class(KaizenProviderError, VendorError)
+    assert isinstance(server_error, VendorError) and server_error.retry_after == 3.0
     assert not isinstance(server_error, (KaizenRateLimitError, KaizenProviderRateLimitError))
-    offline = provider_error("gemini", ConnectionError("refused"))
+    offline = provider_error("gemini", VendorError("refused"))
     assert offline.status_code is None and offline.retry_after is None and offline.headers == {}
 
 
 def test_errors_survive_pickling() -> None:
     error = provider_error(
-        "openai", ValueError("x"), status_code=429, request_id="r", headers={"retry-after": "1"}
+        "openai", VendorError("x"), status_code=429, request_id="r", headers={"retry-after": "1"}
     )
-    copy = pickle.loads(pickle.dumps(error))
-    assert type(copy) is type(error) is vendor_error_class(KaizenProviderRateLimitError, ValueError)
-    assert (copy.status_code, copy.request_id, copy.retry_after, str(copy)) == (
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is type(error)
+    assert type(error) is vendor_error_class(KaizenProviderRateLimitError, VendorError)
+    assert (restored.status_code, restored.request_id, restored.retry_after, str(restored)) == (
         429,
         "r",
         1.0,
@@ -153,6 +163,85 @@ def test_classes_that_cannot_be_combined_fall_back_to_the_kaizen_class() -> None
     assert vendor_error_class(KaizenProviderError, Exception) is KaizenProviderError
 
 
+class NeedsArguments(Exception):
+    """A vendor exception whose ``__new__`` requires its arguments."""
+
+    def __new__(cls, message: str, *, code: int) -> Self:
+        error = super().__new__(cls, message)
+        error.code = code
+        return error
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+
+
+class ReadOnlyMessage(Exception):
+    """A vendor exception whose ``message`` cannot be set."""
+
+    @property
+    def message(self) -> str:
+        return "the vendor's message"
+
+
+@pytest.mark.parametrize(
+    "original",
+    [NeedsArguments("no", code=7), ReadOnlyMessage("no")],
+    ids=lambda e: type(e).__name__,
+)
+def test_vendor_classes_refusing_a_bare_instance_fall_back_to_the_kaizen_class(
+    original: Exception,
+) -> None:
+    combined = vendor_error_class(KaizenProviderError, type(original))
+    assert combined is not KaizenProviderError  # the classes combine; an instance fails
+    error = provider_error("openai", original, status_code=500)
+    assert type(error) is KaizenProviderError and error.original is original
+    assert error.message == "no" and str(error) == "openai error (500): no"
+
+
+class VendorOSError(OSError):
+    """A vendor exception built on ``OSError``: ``errno``/``filename`` live outside ``__dict__``."""
+
+
+STDLIB_AND_C_LEVEL_ORIGINALS: list[BaseException] = [
+    ValueError("bad"),
+    ConnectionError("refused"),
+    FileNotFoundError(2, "No such file or directory", "/srv/key"),
+    VendorOSError(13, "Permission denied", "/srv/key"),
+    KeyboardInterrupt(),
+    SystemExit(3),
+    asyncio.CancelledError("cancelled"),
+    concurrent.futures.CancelledError(),
+    json.JSONDecodeError("Expecting value", "x", 0),
+]
+if sys.version_info >= (3, 11):
+    STDLIB_AND_C_LEVEL_ORIGINALS.append(
+        ExceptionGroup("two failures", [ValueError("a"), TypeError("b")])  # noqa: F821
+    )
+
+
+@pytest.mark.parametrize("original", STDLIB_AND_C_LEVEL_ORIGINALS, ids=lambda e: type(e).__name__)
+def test_originals_that_are_no_vendor_class_are_never_combined(original: BaseException) -> None:
+    """``except ValueError`` / ``OSError`` / ``KeyboardInterrupt`` never catch a provider error."""
+    assert vendor_error_class(KaizenProviderError, type(original)) is KaizenProviderError
+    error = provider_error("gemini", original, status_code=503)
+    assert type(error) is KaizenProviderError and not isinstance(error, type(original))
+    assert error.original is original and str(error).startswith("gemini error (503): ")
+    copies = (pickle.loads(pickle.dumps(error)), copy.copy(error), copy.deepcopy(error))
+    for restored in copies:
+        assert type(restored) is KaizenProviderError and str(restored) == str(error)
+        assert type(restored.original) is type(original)
+        assert restored.__cause__ is restored.original
+        assert repr(restored.original) == repr(original)
+        if isinstance(original, OSError):  # the fields outside args and __dict__ too
+            restored_os = restored.original
+            assert isinstance(restored_os, OSError)
+            assert (restored_os.errno, restored_os.strerror, restored_os.filename) == (
+                original.errno,
+                original.strerror,
+                original.filename,
+            )
+
+
 def test_vendor_state_is_copied_without_calling_the_vendor_constructor() -> None:
     original = StrictVendorError("quota", response={"status": 429}, code="insufficient_quota")
     before = StrictVendorError.constructed
@@ -171,11 +260,11 @@ def test_pickling_rebuilds_vendor_errors_their_constructors_refuse() -> None:
     error = provider_error("openai", original, status_code=429, request_id="r")
     with pytest.raises(TypeError):  # the vendor's own pickling needs its keyword arguments
         pickle.loads(pickle.dumps(original))
-    copy = pickle.loads(pickle.dumps(error))
-    assert type(copy) is type(error) and type(copy.original) is StrictVendorError
-    assert copy.original.args == ("quota",) and copy.original.code == "insufficient_quota"
-    assert copy.response is None and copy.original.response is None
-    assert copy.__cause__ is copy.original and str(copy) == str(error)
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is type(error) and type(restored.original) is StrictVendorError
+    assert restored.original.args == ("quota",) and restored.original.code == "insufficient_quota"
+    assert restored.response is None and restored.original.response is None
+    assert restored.__cause__ is restored.original and str(restored) == str(error)
     assert error.response is lock  # pickling leaves the live error alone
 
 

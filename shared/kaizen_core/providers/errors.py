@@ -24,8 +24,15 @@ The instance holds the vendor exception's attributes (``response``, ``body``, ``
 gemini's ``code``/``details``/``status`` ...) next to Kaizen's; where both name an attribute
 Kaizen's value is kept (``status_code``, ``message``, ``body``, ``request_id``, ``headers``),
 except ``code``, which keeps the vendor's value (OpenAI's error code, Gemini's HTTP status).
-The vendor's constructor is never called. When a vendor class cannot be combined
-(``TypeError`` on class creation: a metaclass or layout conflict), the Kaizen class is used alone.
+The vendor's constructor is never called.
+
+Only a vendor SDK's own kind of exception class is combined: a subclass of ``Exception``
+defined outside the standard library whose instances keep their fields in ``args`` and
+``__dict__`` (what is copied). For any other original (``ValueError``, ``OSError``,
+``ExceptionGroup``, ``KeyboardInterrupt``, ``asyncio.CancelledError`` ...), and when the two
+classes cannot be combined (``TypeError`` on class creation: a metaclass or layout conflict) or
+the combined class refuses an instance made without arguments, the Kaizen class is used alone:
+the original, untouched, is still ``original``.
 
 ``pickle``, ``copy.copy`` and ``copy.deepcopy`` give the same class back, with ``original`` and
 ``__cause__`` set. A vendor exception is rebuilt its own way when that gives it back (class
@@ -38,6 +45,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import sys
 import threading
 import types
 from collections.abc import Callable, Mapping
@@ -163,8 +171,10 @@ def vendor_error_class(
     """The subclass of ``kaizen_class`` and ``vendor_class``, made on first use and cached.
 
     Named ``f"{kaizen_class.__name__}[{vendor_class.__name__}]"``. ``kaizen_class`` itself when
-    it already is a ``vendor_class`` or the two cannot be combined (``TypeError`` on class
-    creation: metaclass or instance-layout conflict, inconsistent MRO).
+    it already is a ``vendor_class``; when ``vendor_class`` is not a vendor SDK's kind of
+    exception (a ``BaseException`` outside ``Exception``, a class of the standard library, one
+    with fields outside ``args`` and ``__dict__``, a Kaizen error); and when the two cannot be
+    combined (``TypeError`` on class creation: metaclass or layout conflict, inconsistent MRO).
     """
     key = (kaizen_class, vendor_class)
     with _COMBINED_LOCK:
@@ -178,7 +188,7 @@ def vendor_error_class(
 def _combine(
     kaizen_class: type[KaizenProviderError], vendor_class: type[BaseException]
 ) -> type[KaizenProviderError]:
-    if issubclass(kaizen_class, vendor_class):
+    if issubclass(kaizen_class, vendor_class) or not _combinable(vendor_class):
         return kaizen_class
     name = f"{kaizen_class.__name__}[{vendor_class.__name__}]"
 
@@ -198,6 +208,30 @@ def _combine(
     except TypeError:
         return kaizen_class
     return combined  # type: ignore[return-value]
+
+
+class _PlainError(Exception):
+    """The instance layout of an exception class written in Python (``args``, ``__dict__``)."""
+
+
+def _combinable(vendor_class: type[BaseException]) -> bool:
+    """Whether an error may also be a ``vendor_class``: a third-party ``Exception`` whose
+    instances keep all their fields in ``args`` and ``__dict__``, which are what is copied.
+
+    Never a ``BaseException`` outside ``Exception`` (``KeyboardInterrupt``, ``SystemExit``,
+    ``asyncio.CancelledError``: ``except Exception`` must keep missing those), nor a class of the
+    standard library (``except ValueError``, ``except OSError`` or ``except
+    concurrent.futures.CancelledError`` must not catch provider errors), nor one holding
+    C-level fields (an ``OSError`` subclass's ``errno``, an ``ExceptionGroup``'s exceptions), nor
+    a Kaizen error.
+    """
+    root = (vendor_class.__module__ or "").partition(".")[0]
+    return (
+        issubclass(vendor_class, Exception)
+        and not issubclass(vendor_class, KaizenError)
+        and root not in sys.stdlib_module_names
+        and vendor_class.__basicsize__ <= _PlainError.__basicsize__
+    )
 
 
 def provider_error(
@@ -220,21 +254,33 @@ def provider_error(
     if retry_after is None:
         retry_after = parse_retry_after(headers)
     kaizen_class = KaizenProviderRateLimitError if status_code == 429 else KaizenProviderError
+    fields: dict[str, Any] = {
+        "provider": provider,
+        "original": original,
+        "status_code": status_code,
+        "request_id": request_id,
+        "retry_after": retry_after,
+        "body": body,
+        "headers": headers,
+    }
+    message = message or str(original) or type(original).__name__
     cls = vendor_error_class(kaizen_class, type(original))
+    try:
+        return _build(cls, message, fields)
+    except Exception:  # a vendor class's __new__ or descriptors may refuse the
+        if cls is kaizen_class:  # instance (arguments required, a read-only `message` ...)
+            raise
+        return _build(kaizen_class, message, fields)
+
+
+def _build(
+    cls: type[KaizenProviderError], message: str, fields: dict[str, Any]
+) -> KaizenProviderError:
+    """An instance of ``cls`` (its constructor not called) holding the vendor's state and Kaizen's."""
     error = cls.__new__(cls)
-    vendor_state = getattr(original, "__dict__", {})
+    vendor_state = getattr(fields["original"], "__dict__", {})
     error.__dict__.update(vendor_state)
-    KaizenProviderError.__init__(
-        error,
-        message or str(original) or type(original).__name__,
-        provider=provider,
-        original=original,
-        status_code=status_code,
-        request_id=request_id,
-        retry_after=retry_after,
-        body=body,
-        headers=headers,
-    )
+    KaizenProviderError.__init__(error, message, **fields)
     if vendor_state.get("code") is not None:
         error.code = vendor_state["code"]  # what `except <vendor>Error as e: e.code` reads
     return error
