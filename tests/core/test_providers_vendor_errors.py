@@ -139,6 +139,11 @@ async def test_rate_limit_is_caught_by_the_vendor_class_and_by_kaizen(
     else:
         assert error.response.status_code == 429 and error.body == original.body
         assert error.request_id == original.request_id
+    # `code` is the vendor's, typed as the vendor types it (see the errors module docstring):
+    # OpenAI's body code (the stand-in writes the status there), none, Gemini's int status.
+    expected_code = {"openai": "429", "anthropic": None, "gemini": 429}[vendor]
+    assert error.code == getattr(original, "code", None) == expected_code
+    assert type(error.code) is type(expected_code)
     assert str(error).startswith(f"{vendor} error (429): ")
     assert repr(error) == f"{type(error).__name__}({str(error)!r})"
 

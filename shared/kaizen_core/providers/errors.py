@@ -21,10 +21,20 @@ for the vendor SDK keep working around a wrapped client: ``except openai.RateLim
 class is ``KaizenProviderRateLimitError[RateLimitError]`` (for example): a subclass of the
 Kaizen class and of the vendor class, made once per pair and cached (:func:`vendor_error_class`).
 The instance holds the vendor exception's attributes (``response``, ``body``, ``request_id``,
-gemini's ``code``/``details``/``status`` ...) next to Kaizen's; where both name an attribute
+gemini's ``code``/``details``/``status`` ...), copied (the vendor's constructor is never
+called), next to Kaizen's; where both name an attribute
 Kaizen's value is kept (``status_code``, ``message``, ``body``, ``request_id``, ``headers``),
-except ``code``, which keeps the vendor's value (OpenAI's error code, Gemini's HTTP status).
-The vendor's constructor is never called.
+except ``code``, which keeps the vendor's value, so a handler reading ``error.code`` finds what
+it found before wrapping. Its type therefore depends on the vendor (``str | int | None``):
+
+- OpenAI: the error code string of the error body (``"rate_limit_exceeded"``,
+  ``"insufficient_quota"`` ...), None when the body names none (and for connection errors);
+- Anthropic: None (its exceptions carry no code; the kind is ``body["error"]["type"]``);
+- Gemini: the HTTP status as an ``int`` (google-genai's ``APIError.code``), so equal to
+  ``status_code``.
+
+Kaizen's own ``KaizenAPIError.code`` (a string or None) is unchanged: only a
+``KaizenProviderRateLimitError`` read as a ``KaizenRateLimitError`` may hold an ``int`` there.
 
 Only a vendor SDK's own kind of exception class is combined: a subclass of ``Exception``
 defined outside the standard library whose instances keep their fields in ``args`` and
@@ -80,6 +90,8 @@ class KaizenProviderError(KaizenError):
         retry_after: seconds the vendor asked to wait before retrying, if it said.
         body: the vendor's parsed error body (or None).
         headers: the vendor's response headers, lower-cased (empty without a response).
+        code: the vendor exception's own ``code``: OpenAI's error code string, Gemini's HTTP
+            status (an ``int``), None for Anthropic and when the vendor gives none.
     """
 
     def __init__(
@@ -104,7 +116,7 @@ class KaizenProviderError(KaizenError):
         self.headers: dict[str, str] = {k.lower(): v for k, v in dict(headers or {}).items()}
         # The attributes KaizenAPIError's readers expect, for the rate-limit subclass.
         self.payload = body
-        self.code: str | None = None
+        self.code: str | int | None = None  # the vendor's, set by provider_error
         self.detail: Any = message
         # Not super(): in the rate-limit subclass the next base is KaizenAPIError, whose
         # constructor takes an HTTP answer (and in a combined class, then the vendor's
@@ -156,7 +168,8 @@ class KaizenProviderError(KaizenError):
 
 
 # KaizenProviderError.status_code is int | None (connection failures have none); KaizenAPIError's
-# is int. This subclass is only built for a 429, so its status_code is always an int.
+# is int. This subclass is only built for a 429, so its status_code is always an int. Its code
+# is str | int | None where KaizenAPIError's is str | None: Gemini's is the int status.
 class KaizenProviderRateLimitError(KaizenProviderError, KaizenRateLimitError):  # type: ignore[misc]
     """The vendor rate-limited the call (HTTP 429); ``retry_after`` carries its hint."""
 
