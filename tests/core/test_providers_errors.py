@@ -20,7 +20,7 @@ from google import genai
 from kaizen_core import KaizenClient, KaizenSyncClient
 from kaizen_core.errors import KaizenAPIError, KaizenError, KaizenRateLimitError
 from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, unwrap, wrap
-from kaizen_core.providers._proxy import StreamProxy
+from kaizen_core.providers._proxy import StreamProxy, mapped_errors
 from kaizen_core.providers._report import KaizenCallInfo
 from kaizen_core.providers.errors import provider_error, vendor_error_class
 from kaizen_core.providers.gemini import _retry_delay
@@ -313,3 +313,37 @@ def test_mapped_errors_are_not_mapped_again() -> None:
     with pytest.raises(KaizenProviderError) as caught:
         next(stream)
     assert caught.value is mapped and isinstance(mapped, openai.APIConnectionError)
+
+
+def _connection_error() -> openai.APIConnectionError:
+    return openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1:9/v1"))
+
+
+def test_mapped_errors_maps_vendor_errors_once_and_passes_the_rest() -> None:
+    original = _connection_error()
+    with pytest.raises(openai.APIConnectionError) as caught, mapped_errors(openai_errors):
+        raise original
+    mapped = caught.value
+    assert isinstance(mapped, KaizenProviderError) and mapped.provider == "openai"
+    assert mapped.original is original and mapped.__cause__ is original
+    for passing in (mapped, StopIteration(), ValueError("not the vendor's")):
+        with pytest.raises(type(passing)) as through, mapped_errors(openai_errors):
+            raise passing
+        assert through.value is passing
+    with mapped_errors(openai_errors):
+        pass  # nothing raised: nothing to map
+
+
+async def test_mapped_errors_around_an_await() -> None:
+    async def failing(error: BaseException) -> None:
+        await asyncio.sleep(0)
+        raise error
+
+    original = _connection_error()
+    with pytest.raises(KaizenProviderError) as caught, mapped_errors(openai_errors):
+        await failing(original)
+    assert caught.value.original is original and isinstance(caught.value, type(original))
+    end = StopAsyncIteration()
+    with pytest.raises(StopAsyncIteration) as through, mapped_errors(openai_errors):
+        await failing(end)
+    assert through.value is end

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import pickle
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +21,18 @@ from google import genai
 from google.genai import errors as genai_errors
 from kaizen_core.errors import KaizenError, KaizenRateLimitError
 from kaizen_core.providers import KaizenProviderError, KaizenProviderRateLimitError, wrap
+from kaizen_core.providers._compression import WrapSettings, default_compressor
+from kaizen_core.providers.anthropic import wrap_anthropic
+from kaizen_core.providers.errors import vendor_error_class
+from kaizen_core.providers.gemini import wrap_gemini
+from kaizen_core.providers.openai import wrap_openai
 
 from tests.standins.anthropic_server import AnthropicStandin
 from tests.standins.gemini_server import GeminiStandin
 from tests.standins.openai_server import OpenAIStandIn, Reply
 
 PROMPT = "hello"
+GEMINI_MODEL = "gemini-2.5-flash"
 MODES = ("sync", "async")
 VENDORS = ("openai", "anthropic", "gemini")
 # What the vendor SDK raises for each status, i.e. what a user's existing handler names.
@@ -99,15 +105,20 @@ def _client(vendor: str, mode: str, base_url: str) -> Any:
 
 async def _call(vendor: str, mode: str, base_url: str) -> Any:
     """One wrapped chat call of ``vendor``, blocking or awaited as ``mode`` says."""
-    client = _client(vendor, mode, base_url)
+    return await _create(_client(vendor, mode, base_url), vendor, mode)
+
+
+async def _create(client: Any, vendor: str, mode: str, **extra: Any) -> Any:
+    """``client``'s chat call (``extra``: more keyword arguments), awaited in ``async`` mode."""
+    messages = [{"role": "user", "content": PROMPT}]
     if vendor == "openai":
-        messages = [{"role": "user", "content": PROMPT}]
-        result = client.chat.completions.create(model="gpt-4o", messages=messages)
+        result = client.chat.completions.create(model="gpt-4o", messages=messages, **extra)
     elif vendor == "anthropic":
-        messages = [{"role": "user", "content": PROMPT}]
-        result = client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=messages)
+        result = client.messages.create(
+            model="claude-haiku-4-5", max_tokens=64, messages=messages, **extra
+        )
     else:
-        result = client.models.generate_content(model="gemini-2.5-flash", contents=PROMPT)
+        result = client.models.generate_content(model=GEMINI_MODEL, contents=PROMPT, **extra)
     return await result if mode == "async" else result
 
 
@@ -268,3 +279,101 @@ async def test_stream_errors_are_caught_by_the_vendor_classes(standins: Standins
                 )
                 [chunk async for chunk in chunks]
         assert isinstance(chunked.value, KaizenProviderError) and chunked.value.code == 503
+
+
+# -- mapped once, on every path --------------------------------------------------------------------
+# A mapped error is a vendor exception too: any mapping layer it passes on its way out must let
+# it through. Here a wrapped client is wrapped once more by the same factories, so every call
+# path below crosses two mapping layers; the error must come out as the inner layer mapped it.
+OUTER_WRAPS: dict[str, Callable[[Any, WrapSettings], Any]] = {
+    "openai": wrap_openai,
+    "anthropic": wrap_anthropic,
+    "gemini": wrap_gemini,
+}
+
+
+def _layered(standins: Standins, vendor: str, mode: str) -> Any:
+    settings = WrapSettings(default_compressor({}), False, frozenset({"user"}))
+    return OUTER_WRAPS[vendor](_client(vendor, mode, _base_url(standins, vendor)), settings)
+
+
+async def _drain(stream: Any, mode: str) -> None:
+    if mode == "sync":
+        list(stream)
+    else:
+        [item async for item in stream]
+
+
+async def _call_path(standins: Standins, client: Any, vendor: str, mode: str) -> None:
+    standins.fail_next(vendor, 429)
+    await _create(client, vendor, mode)
+
+
+async def _midway_stream_path(standins: Standins, client: Any, vendor: str, mode: str) -> None:
+    standins.anthropic.fail_next_stream_midway("rate_limit_error", "too fast")
+    await _drain(await _create(client, vendor, mode, stream=True), mode)
+
+
+async def _stream_helper_path(standins: Standins, client: Any, vendor: str, mode: str) -> None:
+    standins.fail_next(vendor, 500)
+    messages = [{"role": "user", "content": PROMPT}]
+    if vendor == "openai":
+        helper = client.chat.completions.stream(model="gpt-4o", messages=messages)
+    else:
+        helper = client.messages.stream(model="claude-haiku-4-5", max_tokens=64, messages=messages)
+    if mode == "sync":
+        with helper:
+            pass  # pragma: no cover - the 500 is raised on entry
+    else:
+        async with helper:
+            pass  # pragma: no cover - the 500 is raised on entry
+
+
+async def _gemini_stream_path(standins: Standins, client: Any, vendor: str, mode: str) -> None:
+    standins.fail_next(vendor, 503)
+    stream = client.models.generate_content_stream(model=GEMINI_MODEL, contents=PROMPT)
+    await _drain(stream if mode == "sync" else await stream, mode)
+
+
+async def _gemini_chat_path(standins: Standins, client: Any, vendor: str, mode: str) -> None:
+    standins.fail_next(vendor, 429)
+    answer = client.chats.create(model=GEMINI_MODEL).send_message(PROMPT)
+    if mode == "async":
+        await answer
+
+
+async def _gemini_chat_stream_path(standins: Standins, client: Any, vendor: str, mode: str) -> None:
+    standins.fail_next(vendor, 503)
+    stream = client.chats.create(model=GEMINI_MODEL).send_message_stream(PROMPT)
+    await _drain(stream if mode == "sync" else await stream, mode)
+
+
+PATHS = [
+    *((vendor, "call", _call_path) for vendor in VENDORS),
+    ("anthropic", "stream iteration", _midway_stream_path),
+    ("openai", "stream helper", _stream_helper_path),
+    ("anthropic", "stream helper", _stream_helper_path),
+    ("gemini", "stream iteration", _gemini_stream_path),
+    ("gemini", "chat", _gemini_chat_path),
+    ("gemini", "chat stream", _gemini_chat_stream_path),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("vendor", "path"),
+    [pytest.param(vendor, run, id=f"{vendor}-{name}") for vendor, name, run in PATHS],
+)
+async def test_errors_are_mapped_once_on_every_path(
+    standins: Standins, vendor: str, mode: str, path: Callable[..., Awaitable[None]]
+) -> None:
+    client = _layered(standins, vendor, mode)
+    with pytest.raises(KaizenProviderError) as caught:
+        await path(standins, client, vendor, mode)
+    error = caught.value
+    original = error.original
+    assert isinstance(original, STATUS_BASES[vendor]) and error.__cause__ is original
+    assert not isinstance(original, KaizenProviderError)  # not a mapped error mapped again
+    rate_limited = error.status_code == 429
+    kaizen_class = KaizenProviderRateLimitError if rate_limited else KaizenProviderError
+    assert type(error) is vendor_error_class(kaizen_class, type(original))

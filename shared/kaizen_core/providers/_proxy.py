@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
 
 from typing_extensions import Self
 
@@ -23,6 +24,7 @@ __all__ = [
     "DeferredStream",
     "ErrorMapper",
     "ResourceProxy",
+    "mapped_errors",
     "resource_with_views",
     "stream_helper",
     "wrap_method",
@@ -31,10 +33,42 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ErrorMapper:
-    """Which vendor exceptions to catch (``types``) and how to turn one into Kaizen's."""
+    """Which vendor exceptions to catch (``types``) and how to turn one into Kaizen's.
+
+    Applied through :class:`mapped_errors`, never by hand.
+    """
 
     types: tuple[type[BaseException], ...]
     convert: Callable[[BaseException], KaizenProviderError]
+
+
+class mapped_errors:  # lower case: used like a function, as contextlib.suppress is
+    """``with mapped_errors(errors):`` around a vendor call, an ``await`` of one, or a stream's
+    ``next``/``__anext__``: a vendor exception of ``errors.types`` leaves as
+    ``errors.convert(exc)``, raised ``from`` it.
+
+    An error mapped already (a :class:`KaizenProviderError`, which is a vendor exception too)
+    and every other exception (``StopIteration`` ...) leave unchanged, so no layer maps an
+    error twice. Used by every wrapped call and stream, sync and async.
+    """
+
+    __slots__ = ("_errors",)
+
+    def __init__(self, errors: ErrorMapper) -> None:
+        self._errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        if isinstance(exc, self._errors.types) and not isinstance(exc, KaizenProviderError):
+            raise self._errors.convert(exc) from exc
+        return False
 
 
 AnswerText = Callable[[Any], "str | None"]
@@ -54,7 +88,8 @@ class ResourceProxy:
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:
-        return type(self.__wrapped__)
+        # The wrapped object's own __class__, so a proxy of a proxy still passes isinstance.
+        return self.__wrapped__.__class__
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.__wrapped__, name)
@@ -122,23 +157,15 @@ class StreamProxy(ResourceProxy):
         return self
 
     def __next__(self) -> Any:
-        try:
+        with mapped_errors(self._kaizen_errors):
             return next(self.__wrapped__)
-        except KaizenProviderError:  # mapped already (it is a vendor error too)
-            raise
-        except self._kaizen_errors.types as exc:
-            raise self._kaizen_errors.convert(exc) from exc
 
     def __aiter__(self) -> StreamProxy:
         return self
 
     async def __anext__(self) -> Any:
-        try:
+        with mapped_errors(self._kaizen_errors):
             return await self.__wrapped__.__anext__()
-        except KaizenProviderError:  # mapped already (it is a vendor error too)
-            raise
-        except self._kaizen_errors.types as exc:
-            raise self._kaizen_errors.convert(exc) from exc
 
 
 def _finish(
@@ -178,12 +205,8 @@ def wrap_method(
         async def awrapped(*args: Any, **kwargs: Any) -> Any:
             run = start(kwargs)
             kwargs = await run.arewrite(walker, kwargs)
-            try:
+            with mapped_errors(map_error):
                 result = await method(*args, **kwargs)
-            except KaizenProviderError:  # mapped already (it is a vendor error too)
-                raise
-            except map_error.types as exc:
-                raise map_error.convert(exc) from exc
             return _finish(run, result, kwargs, answer_text, map_error)
 
         return awrapped
@@ -192,12 +215,8 @@ def wrap_method(
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         run = start(kwargs)
         kwargs = run.rewrite(walker, kwargs)
-        try:
+        with mapped_errors(map_error):
             result = method(*args, **kwargs)
-        except KaizenProviderError:  # mapped already (it is a vendor error too)
-            raise
-        except map_error.types as exc:
-            raise map_error.convert(exc) from exc
         return _finish(run, result, kwargs, answer_text, map_error)
 
     return wrapped
@@ -217,12 +236,8 @@ class DeferredStream:
 
     def __enter__(self) -> Any:
         self._manager = self._open_manager()
-        try:
+        with mapped_errors(self._map_error):
             stream = self._manager.__enter__()
-        except KaizenProviderError:  # mapped already (it is a vendor error too)
-            raise
-        except self._map_error.types as exc:
-            raise self._map_error.convert(exc) from exc
         return StreamProxy(stream, self._run.info, self._map_error)
 
     def __exit__(self, *exc_info: object) -> Any:
@@ -251,12 +266,8 @@ class DeferredAsyncStream:
     async def __aenter__(self) -> Any:
         kwargs = await self._run.arewrite(self._walker, self._kwargs)
         self._manager = self._open_manager(kwargs)
-        try:
+        with mapped_errors(self._map_error):
             stream = await self._manager.__aenter__()
-        except KaizenProviderError:  # mapped already (it is a vendor error too)
-            raise
-        except self._map_error.types as exc:
-            raise self._map_error.convert(exc) from exc
         return StreamProxy(stream, self._run.info, self._map_error)
 
     async def __aexit__(self, *exc_info: object) -> Any:

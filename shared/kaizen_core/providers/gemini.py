@@ -30,7 +30,7 @@ from google.genai import _transformers, errors, types
 
 from ._compression import CallRun, WrapSettings
 from ._messages import Rewrite
-from ._proxy import ErrorMapper, ResourceProxy, wrap_method
+from ._proxy import ErrorMapper, ResourceProxy, mapped_errors, wrap_method
 from ._report import attach_info
 from .errors import KaizenProviderError, provider_error
 
@@ -164,12 +164,8 @@ class GeminiStream(Iterator[types.GenerateContentResponse]):
         return self
 
     def __next__(self) -> types.GenerateContentResponse:
-        try:
+        with mapped_errors(_ERRORS):
             chunk = next(self._inner)
-        except KaizenProviderError:  # mapped already (it is an APIError too)
-            raise
-        except errors.APIError as exc:
-            raise map_gemini_error(exc) from exc
         return attach_info(chunk, self.kaizen)
 
 
@@ -184,12 +180,8 @@ class AsyncGeminiStream(AsyncIterator[types.GenerateContentResponse]):
         return self
 
     async def __anext__(self) -> types.GenerateContentResponse:
-        try:
+        with mapped_errors(_ERRORS):
             chunk = await self._inner.__anext__()
-        except KaizenProviderError:  # mapped already (it is an APIError too)
-            raise
-        except errors.APIError as exc:
-            raise map_gemini_error(exc) from exc
         return attach_info(chunk, self.kaizen)
 
     async def aclose(self) -> None:
@@ -213,12 +205,8 @@ def _async_stream(method: Any, settings: WrapSettings) -> Any:
     async def generate_content_stream(*args: Any, **kwargs: Any) -> AsyncGeminiStream:
         run = CallRun(settings, PROVIDER, kwargs.get("model"))
         kwargs = await run.arewrite(rewrite_gemini_contents, kwargs)
-        try:
+        with mapped_errors(_ERRORS):
             inner = await method(*args, **kwargs)
-        except KaizenProviderError:  # mapped already (it is an APIError too)
-            raise
-        except errors.APIError as exc:
-            raise map_gemini_error(exc) from exc
         return AsyncGeminiStream(inner, run)
 
     generate_content_stream.__doc__ = method.__doc__
