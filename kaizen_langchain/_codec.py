@@ -401,22 +401,6 @@ def is_ktof_root_array(text: str) -> bool:
     return digits > 0 and body[digits : digits + 1] in ("]", ",", "\t", "|")
 
 
-class _WholeTextDecoder:
-    """Stand-in for an engine without ``StreamDecoder``: collects, decodes once at close."""
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-        self.partial: Any = None
-
-    def feed(self, chunk: str) -> list[Any]:
-        self._parts.append(chunk)
-        return []
-
-    def close(self) -> Any:
-        return engine.decode("".join(self._parts).rstrip("\n"))
-
-
-def new_stream_decoder() -> Any:
-    """The engine's incremental decoder (``feed(chunk) -> list``, ``close()``, ``partial``)."""
-    factory = getattr(engine, "StreamDecoder", None)
-    return factory() if factory is not None else _WholeTextDecoder()
+def new_stream_decoder() -> engine.StreamDecoder:
+    """The engine's incremental decoder (``feed(chunk) -> list``, ``close()``, ``snapshot()``)."""
+    return engine.StreamDecoder()

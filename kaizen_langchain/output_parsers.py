@@ -74,22 +74,6 @@ def _error(exc: KTOFDecodeError, raw: str, line_offset: int = 0) -> KaizenOutput
     )
 
 
-def _snapshot(value: Any) -> Any:
-    """A copy of the growing spine (containers along the last entries); rows are shared."""
-    if isinstance(value, dict):
-        copy = dict(value)
-        if copy:
-            last = next(reversed(copy))
-            copy[last] = _snapshot(copy[last])
-        return copy
-    if isinstance(value, list):
-        copy_list = list(value)
-        if copy_list:
-            copy_list[-1] = _snapshot(copy_list[-1])
-        return copy_list
-    return value
-
-
 def _type_hint(schema: dict[str, Any], defs: dict[str, Any]) -> str:
     schema = _resolve(schema, defs)
     if "enum" in schema:
@@ -252,8 +236,7 @@ class _StreamState:
             self.decoder = new_stream_decoder()
 
     def _partial(self) -> Any:
-        partial = getattr(self.decoder, "partial", None)
-        value = _snapshot(partial)
+        value = self.decoder.snapshot() if self.decoder is not None else None
         self.last = value
         return value
 

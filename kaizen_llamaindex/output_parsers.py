@@ -236,22 +236,6 @@ def _chunk_text(chunk: str | Any) -> str:
     return chunk if isinstance(chunk, str) else str(getattr(chunk, "delta", None) or "")
 
 
-def _snapshot(value: Any) -> Any:
-    """A copy of the growing spine (containers along the last entries); the rest is shared."""
-    if isinstance(value, dict):
-        copy = dict(value)
-        if copy:
-            last = next(reversed(copy))
-            copy[last] = _snapshot(copy[last])
-        return copy
-    if isinstance(value, list):
-        items = list(value)
-        if items:
-            items[-1] = _snapshot(items[-1])
-        return items
-    return value
-
-
 class _ParseStream:
     """One answer read line by line as ``parse`` reads the whole of it.
 
@@ -291,7 +275,7 @@ class _ParseStream:
         out: list[Any] = []
         for line in complete.split("\n"):
             if self._line(line, ended=True):
-                out.append(_snapshot(self.decoder.partial if self.decoder else None))
+                out.append(self.decoder.snapshot() if self.decoder else None)
             self.position += len(line) + 1
         return out
 

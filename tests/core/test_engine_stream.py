@@ -167,3 +167,17 @@ def test_options_are_checked_and_closed_decoder_is_final() -> None:
     lenient = StreamDecoder(strict=False)
     lenient.feed("tags[3]: a,b\n")
     assert lenient.close() == {"tags": ["a", "b"]}
+
+
+def test_snapshot_copies_what_still_grows_and_shares_finished_rows() -> None:
+    decoder = StreamDecoder()
+    decoder.feed("meta:\n  page: 1\nrows[3]{id,name}:\n  1,Ada\n  2,Bob\n")
+    first = decoder.snapshot()
+    assert first == {
+        "meta": {"page": 1},
+        "rows": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bob"}],
+    }
+    decoder.feed("  3,Cy\n")
+    assert len(first["rows"]) == 2  # the snapshot did not grow with the decoder
+    assert decoder.partial["rows"][0] is first["rows"][0]  # finished rows are shared
+    assert decoder.close() == {**first, "rows": [*first["rows"], {"id": 3, "name": "Cy"}]}

@@ -13,8 +13,8 @@ or, for a root object, the elements of the arrays held by its top-level fields (
 fields show in ``partial``; ``completed`` counts rows, items and fields finished so far).
 ``close()`` finishes the last unit and returns the whole value, equal to
 ``decode(full_text)``; it does not parse the text again. ``partial`` is the value built so
-far: a *live* object (the same list/dict that ``close()`` returns), not a copy, so take a
-copy (e.g. ``copy.deepcopy``) to keep a snapshot and do not mutate it.
+far: a *live* object (the same list/dict that ``close()`` returns), not a copy: keep
+``snapshot()`` (which copies only what is still growing) and do not mutate it.
 
 Documents that are not a root array or object (a single primitive, a whole JSON document,
 a keyed root ``[N:]{...}:``), and ``strict=False`` decoding, are read once at ``close()``
@@ -82,6 +82,11 @@ class StreamDecoder:
     def partial(self) -> Any:
         """The value decoded so far (live object; ``None`` before the first unit)."""
         return self._result if self._closed else self._root
+
+    def snapshot(self) -> Any:
+        """A copy of :attr:`partial` that later chunks leave alone: the containers along the
+        last entries (the ones still growing) are copied, finished rows and fields are shared."""
+        return _spine_copy(self.partial)
 
     def feed(self, chunk: str) -> list[Any]:
         """Add ``chunk``; return the elements it completed (module docstring)."""
@@ -339,3 +344,19 @@ class StreamDecoder:
             self._end_array(self._array, out)
         if self._mode == "object":
             self._end_field()
+
+
+def _spine_copy(value: Any) -> Any:
+    """``value`` with the containers along its last entries copied; the rest is shared."""
+    if isinstance(value, dict):
+        copy = dict(value)
+        if copy:
+            last = next(reversed(copy))
+            copy[last] = _spine_copy(copy[last])
+        return copy
+    if isinstance(value, list):
+        items = list(value)
+        if items:
+            items[-1] = _spine_copy(items[-1])
+        return items
+    return value
