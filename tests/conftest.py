@@ -6,6 +6,8 @@
   (API keys, small body limits); each is stopped at the end of the session.
 - ``spec_fixtures_dir``: ``../shared/data/toon-spec-v4/fixtures`` beside the repository; the
   test is skipped with the reason when that reference folder is absent (a user's clone).
+- ``loop_probe``: wraps a blocking function so that each call waits until a task on the
+  running event loop has run; a call made on the loop's own thread could not see that.
 - ``vcr_config`` / ``vcr_cassette_dir``: secrets filtered from cassettes, matching that
   ignores host and port (the servers' ports are random), cassettes under tests/cassettes/<area>.
 """
@@ -17,8 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import httpx
 import pytest
@@ -40,16 +42,16 @@ class KaizenServerProcess:
     """One ``kaizen serve`` subprocess on 127.0.0.1; ``base_url`` once :meth:`start` returns."""
 
     def __init__(
-        self, log_path: Path, args: Sequence[str] = (), env: Optional[Mapping[str, str]] = None
+        self, log_path: Path, args: Sequence[str] = (), env: Mapping[str, str] | None = None
     ) -> None:
         self.log_path = log_path
         self.args = list(args)
         self.env = dict(env or {})
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._process: Optional[subprocess.Popen[bytes]] = None
+        self._process: subprocess.Popen[bytes] | None = None
 
-    def command(self) -> List[str]:
+    def command(self) -> list[str]:
         """The command line: this interpreter runs the CLI module (the venv's ``kaizen``)."""
         return [
             sys.executable, "-m", "kaizen_core.cli", "serve",
@@ -112,11 +114,9 @@ def kaizen_server_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., KaizenServerProcess]]:
     """Start ``kaizen serve`` processes: ``factory(args=[...], env={...})`` -> started process."""
-    started: List[KaizenServerProcess] = []
+    started: list[KaizenServerProcess] = []
 
-    def start(
-        args: Sequence[str] = (), env: Optional[Dict[str, str]] = None
-    ) -> KaizenServerProcess:
+    def start(args: Sequence[str] = (), env: dict[str, str] | None = None) -> KaizenServerProcess:
         log_path = tmp_path_factory.mktemp("kaizen-serve") / "server.log"
         server = KaizenServerProcess(log_path, args=args, env=env)
         started.append(server)
@@ -154,7 +154,7 @@ def spec_fixtures_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def vcr_config() -> Dict[str, object]:
+def vcr_config() -> dict[str, object]:
     """Never record credentials; match without host/port (servers run on random ports)."""
     return {
         "filter_headers": ["authorization", "x-api-key", "api-key", "x-goog-api-key"],
@@ -193,3 +193,34 @@ def server_http(kaizen_server: str) -> Iterator[httpx.Client]:
 def kaizen_http(request: pytest.FixtureRequest) -> httpx.Client:
     """The same contract on both hosts: each test using it runs once per host."""
     return request.getfixturevalue(f"{request.param}_http")
+
+
+class LoopProbe:
+    """``function`` wrapped: each call, once entered, waits (up to 10 s) for ``heartbeat()`` on
+    the event loop to run, and records whether it did in ``waits``. Had the call run on the
+    loop's own thread, the heartbeat could not run and the wait gives up (``False``)."""
+
+    def __init__(self, function: Callable[..., object]) -> None:
+        import threading
+
+        self.function = function
+        self.entered, self.loop_ran = threading.Event(), threading.Event()
+        self.waits: list[bool] = []
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.entered.set()
+        self.waits.append(self.loop_ran.wait(timeout=10))
+        return self.function(*args, **kwargs)
+
+    async def heartbeat(self) -> None:
+        import asyncio
+
+        while not self.entered.is_set():
+            await asyncio.sleep(0.001)
+        self.loop_ran.set()
+
+
+@pytest.fixture
+def loop_probe() -> type:
+    """:class:`LoopProbe`, for tests that prove work left the event loop."""
+    return LoopProbe

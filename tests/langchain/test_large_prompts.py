@@ -119,6 +119,7 @@ async def test_small_texts_count_together_against_the_threshold(
 
 async def test_the_event_loop_keeps_running_while_a_real_size_prompt_is_encoded(
     monkeypatch: pytest.MonkeyPatch,
+    loop_probe: type,
 ) -> None:
     """The real threshold (256 KB): a task on the loop runs while the engine is busy.
 
@@ -128,25 +129,12 @@ async def test_the_event_loop_keeps_running_while_a_real_size_prompt_is_encoded(
     """
     big = rows(5_000)
     assert len(json.dumps(big)) > _compression.THREAD_THRESHOLD == 256 * 1024
-    entered, loop_ran = threading.Event(), threading.Event()
-    waits: list[bool] = []
-    original = engine.encode_json_blocks
-
-    def waiting(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        waits.append(loop_ran.wait(timeout=10))
-        return original(*args, **kwargs)
-
-    async def heartbeat() -> None:
-        while not entered.is_set():
-            await asyncio.sleep(0.001)
-        loop_ran.set()
-
-    monkeypatch.setattr(engine, "encode_json_blocks", waiting)
+    probe = loop_probe(engine.encode_json_blocks)
+    monkeypatch.setattr(engine, "encode_json_blocks", probe)
     llm = ChatKaizen(llm=BrainChatModel())
-    beat = asyncio.ensure_future(heartbeat())
+    beat = asyncio.ensure_future(probe.heartbeat())
     answer = await llm.ainvoke(_messages(big))
     await beat
-    assert waits == [True]
+    assert probe.waits == [True]
     assert answer.response_metadata["kaizen"]["blocks"] == 1
     assert engine.decode(llm.llm.requests[-1]["messages"][1]["content"]) == big

@@ -134,6 +134,7 @@ async def test_texts_count_together_against_the_threshold(
 
 async def test_the_event_loop_keeps_running_while_a_real_size_prompt_is_rewritten(
     monkeypatch: pytest.MonkeyPatch,
+    loop_probe: type,
 ) -> None:
     """The real threshold (256 KB): a task on the loop runs while the rewrite is busy.
 
@@ -143,24 +144,11 @@ async def test_the_event_loop_keeps_running_while_a_real_size_prompt_is_rewritte
     """
     text = prompt(5_000)
     assert len(text) > _compression.THREAD_THRESHOLD == 256 * 1024
-    entered, loop_ran = threading.Event(), threading.Event()
-    waits: list[bool] = []
-    original = encoding.count_tokens
-
-    def waiting(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        waits.append(loop_ran.wait(timeout=10))
-        return original(*args, **kwargs)
-
-    async def heartbeat() -> None:
-        while not entered.is_set():
-            await asyncio.sleep(0.001)
-        loop_ran.set()
-
-    monkeypatch.setattr(encoding, "count_tokens", waiting)
+    probe = loop_probe(encoding.count_tokens)
+    monkeypatch.setattr(encoding, "count_tokens", probe)
     inner = RecordingLLM()
-    beat = asyncio.ensure_future(heartbeat())
+    beat = asyncio.ensure_future(probe.heartbeat())
     await KaizenLLM(llm=inner).acomplete(text)
     await beat
-    assert waits == [True, True]
+    assert probe.waits == [True, True]
     assert engine.decode(inner.prompts[-1].split("? ", 1)[1]) == rows(5_000)
