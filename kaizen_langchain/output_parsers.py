@@ -21,8 +21,6 @@ from .callbacks import DECODE_EVENT, aemit, emit
 
 __all__ = ["KaizenDecode", "KaizenOutputParserException", "kaizen_decode"]
 
-_FENCE = re.compile(r"^\s*```[\w-]*[ \t]*\n(.*?)\n?[ \t]*```\s*$", re.DOTALL)
-
 FORMAT_INSTRUCTIONS = (
     "Answer in KTOF (TOON), not JSON, and nothing else. KTOF rules: one `key: value` per "
     "line; nested objects are indented by 2 spaces under `key:`; a list of primitives is "
@@ -41,27 +39,55 @@ class KaizenOutputParserException(OutputParserException):
         self.column = column
 
 
-# A fenced block on lines of its own, anywhere in the text (prose before or after it).
-_FENCED_BLOCK = re.compile(
-    r"(?:\A|\n)[ \t]*```[\w-]*[ \t]*\n(.*?)\n[ \t]*```[ \t]*(?=\n|\Z)", re.DOTALL
-)
+# Code fences are whole lines (split at "\n" only, as KTOF splits them; a "\r" before the
+# "\n" is part of the line ending). The opening fence may carry a label (```toon, ```json).
+_OPENING_FENCE_LINE = re.compile(r"^[ \t]*```[\w-]*[ \t]*\r?$", re.MULTILINE)
+_CLOSING_FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*\r?$", re.MULTILINE)
+_FENCE = "```"
+
+
+def _is_opening_fence(line: str) -> bool:
+    """Whether ``line`` (with or without its line feed) is an opening code fence."""
+    return _OPENING_FENCE_LINE.fullmatch(line.removesuffix("\n")) is not None
+
+
+def _is_closing_fence(line: str) -> bool:
+    """Whether ``line`` (with or without its line feed) is a closing code fence."""
+    return _CLOSING_FENCE_LINE.fullmatch(line.removesuffix("\n")) is not None
+
+
+def _ends_in_glued_fence(line: str) -> bool:
+    """Whether ``line`` has content and ends with the three backticks of a closing fence."""
+    return line.rstrip(ASCII_BLANK).endswith(_FENCE) and not _is_closing_fence(line)
 
 
 def _answer_body(text: str) -> tuple[str, int]:
     """The KTOF/JSON part of an answer and the number of lines before it.
 
-    A whole-text fence is stripped; otherwise the first fenced block on lines of its own
-    is the answer when there is one (a model often writes a sentence before it, as
-    LangChain's JSON parsers allow); otherwise the whole text without the ASCII whitespace
-    around it (a value may end with a Unicode space such as U+3000: that stays).
+    The first opening fence line starts the answer (a model often writes a sentence before
+    it, as LangChain's JSON parsers allow); the first closing fence line after it ends the
+    answer, and so does a fence glued to the end of the last line with content (the three
+    backticks right after the last value); without a closing fence the answer runs to the
+    end of the text (an answer cut off). Without an opening fence the answer is the whole
+    text. Only the ASCII whitespace around the answer is dropped (a value may end with a
+    Unicode space such as U+3000: that stays). Lines end at line feeds only, as in KTOF.
+    ``_StreamState`` reads answers by the same rules, line by line.
     """
-    match = _FENCE.match(text)
-    if match is None:
-        match = _FENCED_BLOCK.search(text)
-    if match is not None:
-        return match.group(1), text[: match.start(1)].count("\n")
-    body = text.strip(ASCII_BLANK)
-    return body, text[: text.find(body)].count("\n") if body else 0
+    start, end = 0, len(text)
+    opening = _OPENING_FENCE_LINE.search(text)
+    if opening is not None:
+        start = min(opening.end() + 1, len(text))
+        closing = _CLOSING_FENCE_LINE.search(text, start)
+        if closing is not None:
+            end = max(closing.start() - 1, start)  # without the "\n" before the fence
+        else:
+            rest = text[start:].rstrip(ASCII_BLANK)
+            end = start + len(rest)
+            if rest.endswith(_FENCE):
+                end -= len(_FENCE)
+    body = text[start:end]
+    lead = len(body) - len(body.lstrip(ASCII_BLANK))
+    return body.strip(ASCII_BLANK), text.count("\n", 0, start + lead)
 
 
 def _error(exc: KTOFDecodeError, raw: str, line_offset: int = 0) -> KaizenOutputParserException:
@@ -126,8 +152,11 @@ def _ends_in_kept_blank(line: str) -> bool:
 class _StreamState:
     """Feeds complete lines to the engine's StreamDecoder; drops code fences.
 
-    The decoder reads what ``parse`` decodes: the first line without its indent, and the
-    last without a trailing tab (such a line is held until a line with content follows it).
+    The decoder reads what ``parse`` decodes (the rules of ``_answer_body``): the first
+    line without its indent, and the last without a trailing tab (such a line is held until
+    a line with content follows it); inside a fence, a line ending in a glued fence is held
+    the same way: the end of the stream makes it the last line (without the fence), a line
+    with content after it makes it a body line.
     Every character is looked at a constant number of times, so a whole stream costs
     time linear in its length (the decoder itself is linear as well).
     """
@@ -144,6 +173,7 @@ class _StreamState:
         self.opened = False  # an opening code fence was seen
         self.held_error: KTOFDecodeError | None = None
         self.held: list[str] = []  # a line ending in a tab, and the blank lines after it
+        self.glued: list[str] = []  # a line ending in a fence, and the blank lines after it
         self.finished = False
         self.last: Any = None
 
@@ -153,47 +183,65 @@ class _StreamState:
         if cut < 0:
             self.tail.append(chunk)
             return []
-        complete = "".join(self.tail) + chunk[: cut + 1]
+        complete = "".join(self.tail) + chunk[:cut]
         self.tail = [chunk[cut + 1 :]]
-        return self._lines(complete.splitlines(keepends=True))
+        # Lines end at "\n" only (as in KTOF and parse), not at a lone "\r" or U+2028.
+        return self._lines([line + "\n" for line in complete.split("\n")])
 
     def _lines(self, lines: list[str]) -> list[Any]:
         out: list[Any] = []
         for line in lines:
             if self.finished:
-                continue
-            self.lines_seen += 1
-            if line.strip().startswith("```"):
-                if self.opened:  # the closing fence: the answer is complete
-                    self._feed_held_as_last(out)
-                    self.finished = True
-                else:  # an opening fence: whatever came before it was prose
-                    self._restart()
-                continue
-            if self.mode is None:
-                content = line.strip(ASCII_BLANK)  # as parse strips the body
-                if not content:
-                    self.lines_dropped = self.lines_seen
-                    continue
-                self._choose_mode(content)
-                line = line.lstrip(ASCII_BLANK)
-            if self.mode == "json":
-                self.json_text.append(line)
-                continue
-            if self.held_error is not None:
-                continue
-            if self.held:
+                break
+            if self.glued:
                 if not line.strip(ASCII_BLANK):
-                    self.held.append(line)
+                    self.glued.append(line)
                     continue
-                held, self.held = self.held, []
-                for earlier in held:
-                    self._feed(earlier, out)
-            if _ends_in_kept_blank(line):
-                self.held.append(line)
+                glued, self.glued = self.glued, []  # not the end: body lines after all
+                for earlier in glued:
+                    self._line(earlier, out)
+            if self.opened and _ends_in_glued_fence(line):
+                self.glued.append(line)
                 continue
-            self._feed(line, out)
+            self._line(line, out)
         return out
+
+    def _line(self, line: str, out: list[Any]) -> None:
+        """Read one line of the answer (``line`` keeps its line feed unless it is the last)."""
+        if self.finished:
+            return
+        self.lines_seen += 1
+        if self.opened:
+            if _is_closing_fence(line):  # the answer is complete
+                self._feed_held_as_last(out)
+                self.finished = True
+                return
+        elif _is_opening_fence(line):  # whatever came before it was prose
+            self._restart()
+            return
+        if self.mode is None:
+            content = line.strip(ASCII_BLANK)  # as parse strips the body
+            if not content:
+                self.lines_dropped = self.lines_seen
+                return
+            self._choose_mode(content)
+            line = line.lstrip(ASCII_BLANK)
+        if self.mode == "json":
+            self.json_text.append(line)
+            return
+        if self.held_error is not None:
+            return
+        if self.held:
+            if not line.strip(ASCII_BLANK):
+                self.held.append(line)
+                return
+            held, self.held = self.held, []
+            for earlier in held:
+                self._feed(earlier, out)
+        if _ends_in_kept_blank(line):
+            self.held.append(line)
+            return
+        self._feed(line, out)
 
     def _feed(self, line: str, out: list[Any]) -> None:
         """Give ``line`` to the decoder; a completed unit adds the value so far to ``out``."""
@@ -245,6 +293,9 @@ class _StreamState:
         self.tail = []
         if rest:
             self._lines([rest])
+        if self.glued:  # the last line with content ends in the closing fence
+            last, self.glued = self.glued[0], []
+            self._line(last.rstrip(ASCII_BLANK).removesuffix(_FENCE), [])
         if not self.finished:
             self._feed_held_as_last([])
         raw = "".join(self.raw)
@@ -268,8 +319,10 @@ class _StreamState:
 class KaizenDecode(BaseTransformOutputParser[Any]):
     """Parse a KTOF (or JSON) answer into a Python value, or a pydantic model.
 
-    - Code fences (```` ```toon ````, ```` ```json ````, bare) are stripped.
-      A sentence before a fenced answer is skipped (parse and stream alike).
+    - Code fences (```` ```toon ````, ```` ```json ````, bare) are stripped, also with CRLF
+      line endings, a closing fence glued to the last line, or none (an answer cut off).
+      A sentence before a fenced answer is skipped (parse and stream alike); an answer that
+      is only a fence is empty output.
     - Only ASCII whitespace (spaces, tabs, newlines) around the answer is ignored: other
       Unicode spaces (U+00A0, U+3000, ...) belong to the KTOF, e.g. to a value's end.
     - ``pydantic_object=Model`` validates the final value into ``Model``.

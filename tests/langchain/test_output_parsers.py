@@ -205,6 +205,62 @@ async def test_async_decode_through_a_sync_client_runs_off_the_event_loop() -> N
     assert client.decode_threads and threading.main_thread() not in client.decode_threads
 
 
+# The closing fence glued to the last line, CRLF line endings: parse and stream read alike.
+FENCE_SHAPES = {
+    "```\n[]```": [],
+    "```toon\nrows[1]{a}:\n  1```": {"rows": [{"a": 1}]},
+    '```json\n{"a": 1}```\n': {"a": 1},
+    "Here it is:\n```toon\na: x \t```  \n\n": {"a": "x"},
+    "```toon\r\nrows[2]{a}:\r\n  1\r\n  2\r\n```": {"rows": [{"a": 1}, {"a": 2}]},
+    "Here it is:\r\n```json\r\n[1, 2]\r\n```\r\nDone.": [1, 2],
+    "```toon\r\na: 1```\r\n": {"a": 1},
+    # a fence at the end of a body line that is not the last is the line's text
+    "```toon\na: x```\nb: 1\n```": {"a": "x```", "b": 1},
+    # an answer cut off before its closing fence: what there is
+    "Here:\n```toon\nrows[2]{a}:\n  1\n  2": {"rows": [{"a": 1}, {"a": 2}]},
+}
+
+
+@pytest.mark.parametrize("text", list(FENCE_SHAPES))
+def test_glued_and_crlf_fences_are_read_alike_by_parse_and_stream(text: str) -> None:
+    value = FENCE_SHAPES[text]
+    assert kaizen_decode.parse(text) == value
+    for size in (1, 2, 5, len(text)):
+        assert list(kaizen_decode.transform(iter(_chunks(text, size))))[-1] == value, size
+
+
+@pytest.mark.parametrize(
+    "text", ["```", "```toon", "  ```  \n", "```\n```", "```json\r\n\r\n```\r\n", "Here:\n```"]
+)
+def test_an_answer_that_is_only_a_fence_is_empty_output(text: str) -> None:
+    with pytest.raises(KaizenOutputParserException, match="Empty output"):
+        kaizen_decode.parse(text)
+    for size in (1, 3, len(text)):
+        with pytest.raises(KaizenOutputParserException, match="Empty output"):
+            list(kaizen_decode.transform(iter(_chunks(text, size))))
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('Here\ris the data:\n```toon\na: "unterminated\n```', 3),  # "\r" alone: no new line
+        ('Here\r\nis the data:\r\n```toon\r\nb: 1\r\na: "unterminated\r\n```', 5),
+        ('Here\u2028it is:\n```\n\n\na: "unterminated```', 5),  # U+2028 is no line break either
+    ],
+)
+def test_error_lines_count_line_feeds_only_in_parse_and_stream(text: str, line: int) -> None:
+    with pytest.raises(KaizenOutputParserException) as plain:
+        kaizen_decode.parse('a: "unterminated')
+    with pytest.raises(KaizenOutputParserException) as parsed:
+        kaizen_decode.parse(text)
+    assert (parsed.value.line, parsed.value.column) == (line, plain.value.column)
+    for size in (1, 4, len(text)):
+        with pytest.raises(KaizenOutputParserException) as streamed:
+            list(kaizen_decode.transform(iter(_chunks(text, size))))
+        assert (streamed.value.line, streamed.value.column) == (line, plain.value.column), size
+        assert streamed.value.llm_output == text
+
+
 # A value may end with a Unicode space (U+3000, U+00A0): it is part of the value, not of the
 # whitespace around the answer, which is ASCII only (what KTOF itself ignores).
 UNICODE_ENDINGS = {
@@ -216,6 +272,17 @@ UNICODE_ENDINGS = {
     "[2]: a\u3000,b\xa0": ["a\u3000", "b\xa0"],
 }
 AROUND = ["{}", "{} \t\r\n\n", "\n  {}\n", "```toon\n{}\n```", "Here it is:\n```\n{}\n```\n"]
+# Fences as models also write them: the closing fence glued to the last line, CRLF line
+# endings, a lone "\r" (not a line break, in KTOF or here) in the prose before the fence.
+FENCE_EDGES = [
+    "```toon\n{}```",
+    "```\n{} ```\n\n",
+    "Here it is:\n```json\n{}```",
+    "```toon\r\n{}\r\n```",
+    "Here it is:\r\n```\r\n{}\r\n```\r\nDone.",
+    "Here\rit is:\n```toon\n{}\n```",
+    "\r\n```toon\r\n\r\n{}```\r\n",
+]
 
 
 @pytest.mark.parametrize("around", AROUND)
@@ -272,15 +339,31 @@ _values = st.recursive(
     value=st.dictionaries(st.text(min_size=1, max_size=6), _values, min_size=1, max_size=4)
     | st.lists(_values, min_size=1, max_size=4),
     fmt=st.sampled_from(["auto", "toon"]),
-    around=st.sampled_from(AROUND),
+    around=st.sampled_from(AROUND + FENCE_EDGES),
     end=st.sampled_from(["", "\u3000", "\xa0", "\t", " \t", "\u3000\t \n\n", "\xa0 "]),
+    crlf=st.booleans(),
+    quote_at=st.none() | st.integers(0, 10**6),
     cuts=st.lists(st.integers(0, 10**6), max_size=20),
 )
 def test_the_last_streamed_value_is_what_parse_gives(
-    value: Any, fmt: str, around: str, end: str, cuts: list[int]
+    value: Any,
+    fmt: str,
+    around: str,
+    end: str,
+    crlf: bool,
+    quote_at: int | None,
+    cuts: list[int],
 ) -> None:
-    """Whatever blanks end the last line (kept or stripped), stream and parse agree."""
-    text = around.replace("{}", engine.encode(value, format=fmt) + end)
+    """Whatever blanks end the last line (kept or stripped), however the fences are written
+    (glued, CRLF) and wherever a stray quote breaks the KTOF, stream and parse agree: the
+    same value, or the same error at the same line and column."""
+    ktof = engine.encode(value, format=fmt)
+    if quote_at is not None:  # an unterminated string somewhere (or harmless inside one)
+        at = quote_at % (len(ktof) + 1)
+        ktof = f'{ktof[:at]}"{ktof[at:]}'
+    text = around.replace("{}", ktof + end)
+    if crlf:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
     bounds = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
     pieces = [text[a:b] for a, b in pairwise(bounds)]
     try:
@@ -288,7 +371,7 @@ def test_the_last_streamed_value_is_what_parse_gives(
     except KaizenOutputParserException as exc:
         with pytest.raises(KaizenOutputParserException) as streamed:
             list(kaizen_decode.transform(iter(pieces)))
-        assert streamed.value.line == exc.line
+        assert (streamed.value.line, streamed.value.column) == (exc.line, exc.column)
     else:
         assert list(kaizen_decode.transform(iter(pieces)))[-1] == parsed
 
