@@ -106,8 +106,19 @@ def test_the_etoon_route_is_taken_and_relaxes_quotes() -> None:
         [{"a": i, "b": [i]} for i in range(40)],  # a list cell: not a TOON table
         [{"a": i, "b": "x"} for i in range(39)] + [{"a": 1}],  # a missing key
         [{"a": -0.0 if i == 7 else i} for i in range(40)],  # a value etoon writes otherwise
+        [{"a": i, "b": [] if i == 39 else "x:y"} for i in range(40)],  # in the last row only
+        [{"a": i, "b": [{"k": "v:w"}] if i == 39 else "x:y"} for i in range(40)],  # its colons
+        [{"a": i, "b": {} if i == 39 else "x:y"} for i in range(40)],  # an empty object
     ],
-    ids=["order", "list-cell", "missing-key", "negative-zero"],
+    ids=[
+        "order",
+        "list-cell",
+        "missing-key",
+        "negative-zero",
+        "last-row-list",
+        "last-row-objects",
+        "last-row-empty-object",
+    ],
 )
 def test_tables_the_route_cannot_render_take_the_general_rules(rows: list[Any]) -> None:
     value = {"rows": rows}
@@ -241,12 +252,31 @@ def test_colons_inside_cells_are_hidden_from_etoon_and_come_back_bare() -> None:
     [
         ({"events": _stamps(40, first=lambda i: f"id:{i}")}, False),  # a first cell's colon
         ({f"k:{i}": {"at": f"10:{i:02d}", "n": i} for i in range(40)}, False),  # entry keys'
-        ({"events": [{"id": i, "a:b": f"10:{i:02d}"} for i in range(40)]}, False),  # a field's
+        ({"events": [{"id": i, "a:b": f"10:{i:02d}"} for i in range(40)]}, True),  # flat rows
+        (  # a field's colon in a table with nested groups (written as JSON objects)
+            {"events": [{"id": i, "g": {"a:b": f"10:{i:02d}"}} for i in range(40)]},
+            False,
+        ),
         ({"events": [{"id": i, "at": f"10:{i:02d}", "q": 'x":y'} for i in range(40)]}, True),
-        ({"events": [{"id": i, "at": f":{i}"} for i in range(40)]}, False),  # first: restored
+        ({"events": [{"id": i, "at": f":{i}"} for i in range(40)]}, True),  # flat rows: no keys
+        (  # a leading colon in JSON objects would be restored with the keys' colons
+            {"events": [{"id": i, "g": {"at": f":{i}"}} for i in range(40)]},
+            False,
+        ),
         ({"events": [{"id": i, "at": f"{i}"} for i in range(40)]}, False),  # no colon at all
+        ({"events": [{"id": i, "at": f"1:{i}", "x": "{}"} for i in range(40)]}, False),  # a {
     ],
-    ids=["first-cell", "entry-key", "field-name", "escaped-quote", "leading", "no-colon"],
+    ids=[
+        "first-cell",
+        "entry-key",
+        "field-name",
+        "field-name-nested",
+        "escaped-quote",
+        "leading",
+        "leading-nested",
+        "no-colon",
+        "brace",
+    ],
 )
 def test_colons_are_hidden_only_where_adaptive_output_writes_them_bare(
     value: Any, hidden: bool

@@ -8,9 +8,12 @@ output writes it as the same table TOON does:
 
 * every row (and every nested group) has the same keys *in the same order* (TOON ignores the
   order, adaptive tables keep it), checked on the Python objects;
-* ``etoon`` writes the table's header exactly as the Python codec would for the field list of
-  the first row, so the rows are uniform in TOON's sense too (otherwise adaptive output might
-  choose an extended table);
+* ``etoon`` writes every row as one line of primitive cells: a *flat* table (no nested
+  group in the first row) is given to ``etoon`` as JSON arrays of its rows' values, which
+  it writes as list items (``- [N]: a,b``; that prefix, found on every row, is removed);
+  any other table as its JSON objects, and ``etoon`` must write the table's header exactly
+  as the Python codec would for the field list of the first row. Either way the rows are
+  uniform in TOON's sense too (otherwise adaptive output might choose an extended table);
 * the rows' JSON bytes pass :func:`~.fast_toon.etoon_identical` (cell values only: the header
   check covers the keys of array tables; keyed tables also refuse entry keys that start with
   ``#``, ``$`` or ``@``) and hold no ``\\x7f`` (adaptive quoting quotes it, TOON does not).
@@ -18,10 +21,12 @@ output writes it as the same table TOON does:
 The header line is then written by the adaptive renderer (its key quoting, ``[#N]``), the
 rows are ``etoon``'s, re-indented, with quotes removed from the cells adaptive quoting leaves
 bare. Colons are the common case (timestamps, URLs, times): TOON quotes every string that
-holds one, adaptive output only keys and a row's first cell. So, unless a field name, entry
-key or first cell holds a colon, the colons inside strings are swapped for ``\\x7f`` (absent
-from the data, see above) before ``etoon`` renders the rows and swapped back after, and
-``etoon`` never quotes a cell for its colon (:func:`_hide_colons`). The quotes still left are
+holds one, adaptive output only keys and a row's first cell. So, unless a first cell (or,
+in JSON objects, a field name or entry key) holds a colon, the colons inside strings are
+swapped for ``\\x7f`` (absent from the data, see above) before ``etoon`` renders the rows and
+swapped back after, and ``etoon`` never quotes a cell for its colon: in arrays of values every
+colon is inside a string unless a ``{`` occurs (:func:`_hide_cell_colons`); in objects the
+keys' colons are put back (:func:`_hide_colons`). The quotes still left are
 removed by one ``re.split`` whose groups are the token's text when the adaptive rules accept
 it bare, else the whole quoted token, which is what adaptive quoting writes for it since both
 quote with the same escapes. Anything else falls back to the Python renderer for that
@@ -157,8 +162,11 @@ def _same_keys_in_order(objects: list[Any]) -> tuple[Any, ...] | None:
     """The shape of ``objects`` when all are objects with the same keys in the same order."""
     if not objects or set(map(type, objects)) != {dict}:
         return None
-    names = tuple(objects[0])
-    if not names or list(map(tuple, objects)).count(names) != len(objects):
+    names, count = tuple(objects[0]), len(objects)
+    if not names or set(map(len, objects)) != {len(names)}:
+        return None
+    # zip(*objects) walks every object's keys in step: the i-th keys of all of them
+    if any(keys.count(name) != count for name, keys in zip(names, zip(*objects))):
         return None
     shape: list[tuple[Any, tuple[Any, ...] | None]] = []
     for name in names:
@@ -268,30 +276,46 @@ class FastAutoEncoder(AutoEncoder):
         return self.memo[key]
 
     def _render(
-        self, raw: bytes | None, hidden: bytes | None, header: str, keyed: bool, depth: int
+        self,
+        raw: bytes | None,
+        hidden: bytes | None,
+        header: str,
+        keyed: bool,
+        depth: int,
+        *,
+        row_prefix: str | None = None,
+        rows: int = 0,
+        key_chars: int = 0,
     ) -> str | None:
         """``etoon``'s rows for checked JSON bytes under ``header`` (checked), adapted; or None.
 
-        ``hidden`` is ``raw`` with its inner colons swapped out (:func:`_hide_colons`), if
-        that is safe.
+        ``hidden`` is ``raw`` with its inner colons swapped out (:func:`_hide_colons`,
+        :func:`_hide_cell_colons`), if that is safe. With ``row_prefix`` the bytes are ``rows`` arrays of cells (flat rows,
+        see :meth:`_flat_rows`): ``etoon`` writes each as a list item with that prefix,
+        which must be found on every row; ``key_chars`` is what the keys add to their JSON.
+        Returns the body, starting with a line feed.
         """
         if raw is None:
             return None
-        if hidden is None:
-            text = render(raw, self.delimiter)
-        else:
-            text = render(hidden, self.delimiter).replace(_COLON_STAND_IN, ":")
-        first, _, body = text.partition("\n")
-        if first != header or not body:
+        text = render(raw if hidden is None else hidden, self.delimiter)
+        if not text.startswith(header) or text[len(header) : len(header) + 1] != "\n":
             return None
+        body = text[len(header) :]
+        if row_prefix is not None:
+            relaxed = body.replace(row_prefix, "\n  ")
+            if len(body) - len(relaxed) != rows * (len(row_prefix) - 3):
+                return None  # a row holds an array or object: etoon wrote it on several lines
+            body = relaxed
+        if hidden is not None:
+            body = body.replace(_COLON_STAND_IN, ":")
         if '"' in body:
-            pieces = _relax_pattern(self.delimiter, keyed).split("\n" + body)
-            body = "".join(filter(None, pieces))[1:]  # unmatched groups are None
+            body = "".join(filter(None, _relax_pattern(self.delimiter, keyed).split(body)))
         pad = self.unit * (depth + 1)
         if pad != "  ":
-            body = pad + body[2:].replace("\n  ", "\n" + pad)
+            body = body.replace("\n  ", "\n" + pad)
         self.fast_tables += 1
-        self.fast_json_chars += len(raw) if raw.isascii() else len(raw.decode("utf-8"))
+        chars = len(raw) if raw.isascii() else len(raw.decode("utf-8"))
+        self.fast_json_chars += chars + key_chars
         self.delimited = True
         return body
 
@@ -313,20 +337,53 @@ class FastAutoEncoder(AutoEncoder):
             chars = self.sample_chars
             chosen = self._remember("sample", block, lambda: sample_of(block, chars))
         sampled = chosen is not block
-        raw = self._remember(
-            "json", chosen, lambda: _checked_json(chosen, keyed=keyed, sampled=sampled)
-        )
-        hidden = self._remember("hidden", chosen, lambda: _hide_colons(raw, chosen, shape, keyed))
         colon = ":" if keyed else ""
         toon_fields, fields = _field_lists(shape, self.delimiter)
-        header = f"[{len(chosen)}{colon}{self.symbol}]{toon_fields}:"
-        body = self._render(raw, hidden, header, keyed, depth)
+        if not keyed and _flat(shape):
+            body = self._flat_rows(chosen, shape, sampled, depth)
+        else:
+            raw = self._remember(
+                "json", chosen, lambda: _checked_json(chosen, keyed=keyed, sampled=sampled)
+            )
+            hidden = self._remember(
+                "hidden", chosen, lambda: _hide_colons(raw, chosen, shape, keyed)
+            )
+            header = f"[{len(chosen)}{colon}{self.symbol}]{toon_fields}:"
+            body = self._render(raw, hidden, header, keyed, depth)
         if body is None:
             return False
         self.sampled |= sampled
-        self.emit(depth, f"{prefix}[{self.mark}{len(block)}{colon}{self.symbol}]{fields}:")
-        self.lines.append(body)
+        self.emit(depth, f"{prefix}[{self.mark}{len(block)}{colon}{self.symbol}]{fields}:{body}")
         return True
+
+    def _flat_rows(
+        self, rows: list[Any], shape: tuple[Any, ...], sampled: bool, depth: int
+    ) -> str | None:
+        """A flat table's body, from ``etoon``'s rendering of its rows as arrays of cells.
+
+        Without keys the JSON is about a third shorter and holds no colon but those inside
+        strings, so hiding them is one byte swap; ``etoon`` writes each row as a list item
+        (``- [N]: a,b``) with the cells quoted as in a table's row.
+        """
+        names = _flat_names(shape)
+        if names is None:
+            return None
+        key_chars, row_width = names
+        cells = self._remember("cells", rows, lambda: _cells(rows, shape))
+        raw = self._remember(
+            "json", cells, lambda: _checked_json(cells, keyed=False, sampled=sampled)
+        )
+        hidden = self._remember("hidden", cells, lambda: _hide_cell_colons(raw, cells))
+        return self._render(
+            raw,
+            hidden,
+            f"[{len(rows)}{self.symbol}]:",
+            False,
+            depth,
+            row_prefix=f"\n  - [{row_width}{self.symbol}]: ",
+            rows=len(rows),
+            key_chars=key_chars * len(rows),
+        )
 
 
 @lru_cache(maxsize=256)
@@ -334,6 +391,26 @@ def _field_lists(shape: tuple[Any, ...], delimiter: str) -> tuple[str, str]:
     """A table's field list as TOON writes it (``etoon``'s header) and as adaptive output does."""
     toon = KTOFEncoder(2, delimiter, False).field_list(shape)
     return toon, AutoEncoder(2, delimiter, False).field_list(shape)
+
+
+def _flat(shape: tuple[Any, ...]) -> bool:
+    return all(nested is None for _, nested in shape)
+
+
+def _cells(rows: list[Any], shape: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Each row's values (rows of the same keys in the same order)."""
+    cells = map(itemgetter(*(name for name, _ in shape)), rows)
+    return list(cells) if len(shape) > 1 else list(zip(cells))
+
+
+@lru_cache(maxsize=256)
+def _flat_names(shape: tuple[Any, ...]) -> tuple[int, int] | None:
+    """What a flat row's keys add to its JSON (``"key":`` each) and its width; None for keys
+    ``orjson`` refuses (not strings, lone surrogates), which the general rules normalize."""
+    names = plain_json_bytes([name for name, _ in shape])
+    if names is None or any(type(name) is not str for name, _ in shape):
+        return None
+    return len(names.decode("utf-8")) - 1, len(shape)
 
 
 def _keyed_shape(obj: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -390,6 +467,19 @@ def _hide_colons(
     if texts and ":" in "\n".join(texts):
         return None
     return raw.replace(b":", _STAND_IN_BYTES).replace(b'"' + _STAND_IN_BYTES, b'":')
+
+
+def _hide_cell_colons(raw: bytes | None, cells: list[tuple[Any, ...]]) -> bytes | None:
+    """Rows of cells (JSON arrays) with the colons inside their strings swapped for
+    :data:`_COLON_STAND_IN`; None when there is none, the stand-in occurs in the data, a
+    first cell holds a colon (adaptive output quotes it) or the JSON holds a ``{`` (a cell
+    may be an object, whose colons must stay: such rows are refused later anyway)."""
+    if raw is None or raw.find(b":") < 0 or _STAND_IN_BYTES in raw or raw.find(b"{") >= 0:
+        return None
+    texts = [cell for cell in map(itemgetter(0), cells) if type(cell) is str]
+    if texts and ":" in "\n".join(texts):
+        return None
+    return raw.replace(b":", _STAND_IN_BYTES)
 
 
 def _key_count(shape: tuple[Any, ...]) -> int:
