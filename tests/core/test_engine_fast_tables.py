@@ -332,3 +332,25 @@ def test_the_delimiter_chosen_for_table_shapes_is_remembered() -> None:
         adaptive.clear_cache()
         fast(page(600))
         assert len(counted) == 8
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+@pytest.mark.parametrize("delimiter", [",", "\t", "|"])
+@settings(max_examples=150, deadline=None)
+@given(
+    cells=st.lists(st.lists(TEXT, min_size=2, max_size=2), min_size=1, max_size=60),
+    spacing=st.integers(min_value=0, max_value=600),
+)
+def test_relaxing_quotes_one_by_one_equals_one_split(
+    cells: list[list[str]], spacing: int, delimiter: str, keyed: bool
+) -> None:
+    # rows of quoted and bare tokens, sparse (long bare cells between) or dense (none)
+    filler = "x" * spacing
+    if keyed:
+        rows = {f"k{i}{a}": {"a": filler, "b": b} for i, (a, b) in enumerate(cells)}
+    else:
+        rows = [{"a": a, "f": filler, "b": b} for a, b in cells]
+    text = fast_tables.render(json.dumps(rows).encode(), delimiter)
+    body = text[text.index("\n") :]
+    pattern = fast_tables._relax_pattern(delimiter, keyed)
+    assert fast_tables._relax(body, pattern) == "".join(filter(None, pattern.split(body)))

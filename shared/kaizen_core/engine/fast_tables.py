@@ -111,6 +111,40 @@ def _relax_pattern(delimiter: str, keyed: bool) -> re.Pattern[str]:
     return pattern
 
 
+# Quoted tokens are visited one by one while they are sparse (after the first 8, fewer than
+# one per this many characters); the rest of a body dense in them is split at once.
+_FIRST_VISITS = 8
+_CHARS_PER_VISIT = 512
+
+
+def _relax(body: str, pattern: re.Pattern[str]) -> str:
+    """``body`` (``etoon``'s rows, each line starting with a line feed) with the quoted
+    tokens that ``pattern`` (:func:`_relax_pattern`) finds bare written without quotes.
+
+    Most rows hold no quoted token, so they are found one by one and the body is copied only
+    if one changes. ``done`` always ends a token (or is 0), so what the pattern looks back at
+    (a delimiter, ``": "``, a line's indentation) stays in ``body[done:]``.
+    """
+    parts: list[str] = []
+    done, visits = 0, 0
+    quote = body.find('"')
+    while quote >= 0:
+        match = pattern.match(body, quote)
+        if match is None or (visits >= _FIRST_VISITS and quote < visits * _CHARS_PER_VISIT):
+            parts.extend(filter(None, pattern.split(body[done:])))  # unmatched groups: None
+            return "".join(parts)
+        bare = match.group(1) or match.group(2)
+        if bare is not None:
+            parts += (body[done:quote], bare)
+            done = match.end()
+        visits += 1
+        quote = body.find('"', match.end())
+    if not parts:
+        return body
+    parts.append(body[done:])
+    return "".join(parts)
+
+
 class NotFast(Exception):
     """A table candidate cannot take the ``etoon`` path (raised by a strict renderer)."""
 
@@ -298,7 +332,7 @@ class FastAutoEncoder(AutoEncoder):
         if raw is None:
             return None
         text = render(raw if hidden is None else hidden, self.delimiter)
-        if not text.startswith(header) or text[len(header) : len(header) + 1] != "\n":
+        if not text.startswith(header) or not text.startswith("\n", len(header)):
             return None
         body = text[len(header) :]
         if row_prefix is not None:
@@ -309,7 +343,7 @@ class FastAutoEncoder(AutoEncoder):
         if hidden is not None:
             body = body.replace(_COLON_STAND_IN, ":")
         if '"' in body:
-            body = "".join(filter(None, _relax_pattern(self.delimiter, keyed).split(body)))
+            body = _relax(body, _relax_pattern(self.delimiter, keyed))
         pad = self.unit * (depth + 1)
         if pad != "  ":
             body = body.replace("\n  ", "\n" + pad)

@@ -53,6 +53,7 @@ class TokenCount:
     encoding: str
 
 
+@lru_cache(maxsize=256)
 def encoding_for_model(model: str | None) -> tuple[str, bool]:
     """Return ``(encoding name, exact)`` for a model name (``None`` means gpt-4o)."""
     name = _PROVIDER_PREFIX.sub("", (model or DEFAULT_MODEL).strip().lower())
