@@ -155,6 +155,71 @@ def test_errors_carry_the_position_decode_reports(text: str) -> None:
     assert streamed.value.text == text
 
 
+_DAMAGE = st.sampled_from(["indent", "quote", "drop", "repeat", "colon", "tab"])
+
+
+def _damaged(text: str, damage: list[tuple[str, int]]) -> str:
+    lines = text.split("\n")
+    for kind, at in damage:
+        index = at % len(lines)
+        line = lines[index]
+        if kind == "indent":
+            lines[index] = " " + line
+        elif kind == "quote":
+            lines[index] = line + '"'
+        elif kind == "drop" and len(lines) > 1:
+            del lines[index]
+        elif kind == "repeat":
+            lines.insert(index, line)
+        elif kind == "colon":
+            lines[index] = line.replace(":", "", 1)
+        elif kind == "tab":
+            lines[index] = "\t" + line
+    return "\n".join(lines)
+
+
+def _error(decoding: Any) -> tuple[int, int, str] | None:
+    try:
+        decoding()
+    except KTOFDecodeError as error:
+        return error.line, error.column, str(error)
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=JSON_VALUES,
+    fmt=st.sampled_from(["toon", "auto"]),
+    damage=st.lists(st.tuples(_DAMAGE, st.integers(min_value=0, max_value=200)), max_size=3),
+    size=st.integers(min_value=1, max_value=9),
+)
+def test_a_damaged_document_fails_alike_streamed_or_not(
+    value: Any, fmt: str, damage: list[tuple[str, int]], size: int
+) -> None:
+    text = _damaged(encode({"root": value}, format=fmt), damage)
+    pieces = [text[start : start + size] for start in range(0, len(text), size)]
+    whole = _error(lambda: decode(text))
+    assert _error(lambda: _stream(text, pieces)) == whole
+    if whole is None:
+        assert same_json(_stream(text, pieces)[1], decode(text))
+
+
+def test_decode_reports_the_first_error_met_reading_down() -> None:
+    # the first list item ends broken (line 3) before a later line is mis-indented (line 6)
+    text = "[2]:\n  - a: 1\n    b 2\n  - c:\n      d: 1\n       e: 2"
+    with pytest.raises(KTOFDecodeError) as caught:
+        decode(text)
+    assert caught.value.line == 3
+    with pytest.raises(KTOFDecodeError) as streamed:
+        _stream(text, list(text))
+    assert (streamed.value.line, streamed.value.column) == (3, caught.value.column)
+
+
+@pytest.mark.parametrize("text", [' {"a": [1, 2]}', '\t[1, {"b": null}]', "  \n  [3]"])
+def test_an_indented_json_document_streams_as_decode_reads_it(text: str) -> None:
+    assert _stream(text, list(text))[1] == decode(text)
+
+
 def test_options_are_checked_and_closed_decoder_is_final() -> None:
     with pytest.raises(KTOFOptionError):
         StreamDecoder(indent=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .codec import decode_toon, encode_toon, normalize
+from .errors import KTOFDecodeError, KTOFOptionError
 from .fast_toon import encode_fast_toon
 from .options import (
     check_delimiter,
@@ -50,8 +51,6 @@ def encode(
     marker = check_length_marker(length_marker)
     fmt = check_format(format)
     if model is not None and not isinstance(model, str):
-        from .errors import KTOFOptionError
-
         raise KTOFOptionError(f"model must be a string, got {model!r}")
     if fmt == "toon":
         fast = encode_fast_toon(data, indent=indent, delimiter=delimiter, length_marker=marker)
@@ -83,7 +82,10 @@ def decode(text: str | bytes, *, indent: int = 2, strict: bool = True) -> Any:
             counts, no duplicate keys, no blank lines inside arrays.
 
     Raises:
-        KTOFDecodeError: malformed input, with ``line`` and ``column`` (1-based).
+        KTOFDecodeError: malformed input, with ``line`` and ``column`` (1-based): the
+            first error met reading down (a line's indentation when it is read, a block's
+            structure when it ends), the one :class:`StreamDecoder` raises too
+            (:func:`~.stream.first_error`).
         KTOFOptionError: an option cannot be honoured.
     """
     indent = check_indent(indent)
@@ -92,11 +94,14 @@ def decode(text: str | bytes, *, indent: int = 2, strict: bool = True) -> Any:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
-            from .errors import KTOFDecodeError
-
             raise KTOFDecodeError(
                 f"Invalid UTF-8: {exc.reason} at byte {exc.start}", 1, 1, repr(text)
             ) from None
     if not isinstance(text, str):
         raise TypeError(f"KTOF text must be str or bytes, not {type(text).__name__}")
-    return decode_toon(text, indent=indent, strict=strict)
+    try:
+        return decode_toon(text, indent=indent, strict=strict)
+    except KTOFDecodeError as error:
+        from .stream import first_error
+
+        raise (first_error(text, indent=indent, strict=strict) or error) from None

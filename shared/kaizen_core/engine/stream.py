@@ -17,8 +17,12 @@ far: a *live* object (the same list/dict that ``close()`` returns), not a copy: 
 ``snapshot()`` (which copies only what is still growing) and do not mutate it.
 
 Documents that are not a root array or object (a single primitive, a whole JSON document,
-a keyed root ``[N:]{...}:``), and ``strict=False`` decoding, are read once at ``close()``
-(still linear) and stream nothing.
+a keyed root ``[N:]{...}:``, an indented first line), and ``strict=False`` decoding, are
+read once at ``close()`` (still linear) and stream nothing.
+
+A broken document raises the first error met reading down: a line's indentation when the
+line arrives, a block's structure when the block ends. :func:`~kaizen_core.engine.decode`
+reports the same one (:func:`first_error`), whatever the chunks.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from .options import check_indent, check_strict
 from .parser import KTOFParser, find_unquoted
 from .tables import is_extended, leaf_count, split_cells
 
-__all__ = ["StreamDecoder"]
+__all__ = ["StreamDecoder", "first_error"]
 
 
 class _Array:
@@ -140,6 +144,9 @@ class StreamDecoder:
         content = stripped.rstrip(" ")
         if not content:
             self._blank = self._blank or self._number
+            return
+        if self._mode is None and source[:1] in (" ", "\t"):
+            self._mode = "whole"  # an indented first line: decode() reads it (JSON, or an error)
             return
         if content[0] == "\t":
             self._fail("Tabs are not allowed in indentation", source)
@@ -360,3 +367,20 @@ def _spine_copy(value: Any) -> Any:
             items[-1] = _spine_copy(items[-1])
         return items
     return value
+
+
+def first_error(text: str, *, indent: int, strict: bool) -> KTOFDecodeError | None:
+    """The error :class:`StreamDecoder` meets reading ``text`` (None if it reads it).
+
+    That is the first error a reader meets top to bottom: a line's indentation when the
+    line is read, a block's structure when the block ends (at the next top-level field or
+    list item). :func:`kaizen_core.engine.decode` reports this one too, so a document
+    fails at the same line and column streamed or not.
+    """
+    decoder = StreamDecoder(indent=indent, strict=strict)
+    try:
+        decoder.feed(text)
+        decoder.close()
+    except KTOFDecodeError as error:
+        return error
+    return None
