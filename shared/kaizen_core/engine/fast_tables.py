@@ -319,15 +319,14 @@ class FastAutoEncoder(AutoEncoder):
         *,
         row_prefix: str | None = None,
         rows: int = 0,
-        key_chars: int = 0,
     ) -> str | None:
         """``etoon``'s rows for checked JSON bytes under ``header`` (checked), adapted; or None.
 
         ``hidden`` is ``raw`` with its inner colons swapped out (:func:`_hide_colons`,
-        :func:`_hide_cell_colons`), if that is safe. With ``row_prefix`` the bytes are ``rows`` arrays of cells (flat rows,
-        see :meth:`_flat_rows`): ``etoon`` writes each as a list item with that prefix,
-        which must be found on every row; ``key_chars`` is what the keys add to their JSON.
-        Returns the body, starting with a line feed.
+        :func:`_hide_cell_colons`), if that is safe. With ``row_prefix`` the bytes are
+        ``rows`` arrays of cells (:meth:`_flat_rows`), which ``etoon`` writes as list items
+        starting with that prefix: it must start every row, and is removed. Returns the body,
+        starting with a line feed.
         """
         if raw is None:
             return None
@@ -348,8 +347,7 @@ class FastAutoEncoder(AutoEncoder):
         if pad != "  ":
             body = body.replace("\n  ", "\n" + pad)
         self.fast_tables += 1
-        chars = len(raw) if raw.isascii() else len(raw.decode("utf-8"))
-        self.fast_json_chars += chars + key_chars
+        self.fast_json_chars += len(raw) if raw.isascii() else len(raw.decode("utf-8"))
         self.delimited = True
         return body
 
@@ -399,25 +397,22 @@ class FastAutoEncoder(AutoEncoder):
         strings, so hiding them is one byte swap; ``etoon`` writes each row as a list item
         (``- [N]: a,b``) with the cells quoted as in a table's row.
         """
-        names = _flat_names(shape)
-        if names is None:
+        key_chars = _key_chars(shape)
+        if key_chars is None:
             return None
-        key_chars, row_width = names
         cells = self._remember("cells", rows, lambda: _cells(rows, shape))
         raw = self._remember(
             "json", cells, lambda: _checked_json(cells, keyed=False, sampled=sampled)
         )
         hidden = self._remember("hidden", cells, lambda: _hide_cell_colons(raw, cells))
-        return self._render(
-            raw,
-            hidden,
-            f"[{len(rows)}{self.symbol}]:",
-            False,
-            depth,
-            row_prefix=f"\n  - [{row_width}{self.symbol}]: ",
-            rows=len(rows),
-            key_chars=key_chars * len(rows),
+        header = f"[{len(rows)}{self.symbol}]:"
+        row_prefix = f"\n  - [{len(shape)}{self.symbol}]: "
+        body = self._render(
+            raw, hidden, header, False, depth, row_prefix=row_prefix, rows=len(rows)
         )
+        if body is not None:
+            self.fast_json_chars += key_chars * len(rows)  # the rows' JSON as objects
+        return body
 
 
 @lru_cache(maxsize=256)
@@ -438,13 +433,13 @@ def _cells(rows: list[Any], shape: tuple[Any, ...]) -> list[tuple[Any, ...]]:
 
 
 @lru_cache(maxsize=256)
-def _flat_names(shape: tuple[Any, ...]) -> tuple[int, int] | None:
-    """What a flat row's keys add to its JSON (``"key":`` each) and its width; None for keys
-    ``orjson`` refuses (not strings, lone surrogates), which the general rules normalize."""
+def _key_chars(shape: tuple[Any, ...]) -> int | None:
+    """What a flat row's keys add to its JSON (``"key":`` each); None for keys ``orjson``
+    refuses (not strings, lone surrogates), which the general rules normalize."""
     names = plain_json_bytes([name for name, _ in shape])
     if names is None or any(type(name) is not str for name, _ in shape):
         return None
-    return len(names.decode("utf-8")) - 1, len(shape)
+    return len(names.decode("utf-8")) - 1  # '["a","b"]' holds as many characters, less one
 
 
 def _keyed_shape(obj: dict[str, Any]) -> tuple[Any, ...] | None:
