@@ -53,6 +53,8 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
+from kaizen_core.engine import LineCutter
+
 from ._codec import ASCII_BLANK, Codec, KTOFDecodeError, decode_reading, is_ktof_root_array
 from ._codec import new_stream_decoder as _new_stream_decoder
 
@@ -204,7 +206,7 @@ class StreamedAnswer:
         self._codec = codec
         self._raw: list[str] = []
         self._mode = _START
-        self._line: list[str] = []  # the last, incomplete line
+        self._cutter = LineCutter()
         self._first_seen = False  # a line that is not blank was seen
         self._opened = False  # the answer opened with a code fence
         self._body: list[str] = []  # body lines before the mode was chosen
@@ -223,13 +225,7 @@ class StreamedAnswer:
             return text
         if self._mode == _HOLD or self._error is not None:
             return ""
-        cut = text.rfind("\n")
-        if cut < 0:
-            self._line.append(text)
-            return ""
-        complete = "".join(self._line) + text[:cut]
-        self._line = [text[cut + 1 :]]
-        return "".join(self._lines(complete.split("\n"), ended=True))
+        return "".join(self._lines(self._cutter.feed(text), ended=True))
 
     def _lines(self, lines: list[str], *, ended: bool) -> Iterator[str]:
         for line in lines:
@@ -333,8 +329,7 @@ class StreamedAnswer:
         """The rest of the text to show, and what to add to the last chunk's ``kaizen``
         response metadata (``decoded_answer``, or ``decode_error``)."""
         self.finished = True
-        tail = "".join(self._line)
-        self._line = []
+        tail = self._cutter.rest()
         shown = "".join(self._lines([tail], ended=False)) if tail else ""
         if self._mode == _PASS:
             return shown, {}

@@ -16,6 +16,8 @@ from langchain_core.output_parsers.transform import BaseTransformOutputParser
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
 
+from kaizen_core.engine import LineCutter
+
 from ._codec import ASCII_BLANK, Codec, KTOFDecodeError, decode_json_or_ktof, new_stream_decoder
 from .callbacks import DECODE_EVENT, aemit, emit
 
@@ -165,7 +167,7 @@ class _StreamState:
         self.parser = parser
         self.decoder: Any = None
         self.mode: str | None = None  # "ktof", "json" or None before the first content
-        self.tail: list[str] = []
+        self.cutter = LineCutter()
         self.raw: list[str] = []
         self.json_text: list[str] = []
         self.lines_dropped = 0
@@ -179,14 +181,8 @@ class _StreamState:
 
     def feed(self, chunk: str) -> list[Any]:
         self.raw.append(chunk)
-        cut = chunk.rfind("\n")
-        if cut < 0:
-            self.tail.append(chunk)
-            return []
-        complete = "".join(self.tail) + chunk[:cut]
-        self.tail = [chunk[cut + 1 :]]
         # Lines end at "\n" only (as in KTOF and parse), not at a lone "\r" or U+2028.
-        return self._lines([line + "\n" for line in complete.split("\n")])
+        return self._lines([line + "\n" for line in self.cutter.feed(chunk)])
 
     def _lines(self, lines: list[str]) -> list[Any]:
         out: list[Any] = []
@@ -289,8 +285,7 @@ class _StreamState:
         return value
 
     def close(self) -> Any:
-        rest = "".join(self.tail)
-        self.tail = []
+        rest = self.cutter.rest()
         if rest:
             self._lines([rest])
         if self.glued:  # the last line with content ends in the closing fence

@@ -15,7 +15,7 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
-from kaizen_core.engine import KTOFDecodeError, StreamDecoder, decode, encode
+from kaizen_core.engine import KTOFDecodeError, LineCutter, StreamDecoder, decode, encode
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
 from llama_index.core.output_parsers.base import OutputParserException
 from llama_index.core.types import BaseOutputParser
@@ -248,7 +248,7 @@ class _ParseStream:
     def __init__(self, parser: KaizenOutputParser) -> None:
         self.parser = parser
         self.raw: list[str] = []
-        self.tail: list[str] = []  # the incomplete last line
+        self.cutter = LineCutter()
         self.position = 0  # where the next complete line starts in the output
         self.opened = False  # a code fence opened: the body is its content
         self.closed = False  # ... and closed: the rest is not read
@@ -266,14 +266,8 @@ class _ParseStream:
     def feed(self, chunk: str) -> list[Any]:
         """Take a chunk; return the values completed lines brought (copies)."""
         self.raw.append(chunk)
-        cut = chunk.rfind("\n")
-        if cut < 0:
-            self.tail.append(chunk)
-            return []
-        complete = "".join(self.tail) + chunk[:cut]
-        self.tail = [chunk[cut + 1 :]]
         out: list[Any] = []
-        for line in complete.split("\n"):
+        for line in self.cutter.feed(chunk):
             if self._line(line, ended=True):
                 out.append(self.decoder.snapshot() if self.decoder else None)
             self.position += len(line) + 1
@@ -320,8 +314,7 @@ class _ParseStream:
 
     def close(self) -> Any:
         """The whole answer's value, equal to ``parse`` of the whole output."""
-        tail = "".join(self.tail)
-        self.tail = []
+        tail = self.cutter.rest()
         if tail:
             self._line(tail, ended=False)
         output = "".join(self.raw)

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kaizen_core.engine import KTOFDecodeError, KTOFOptionError, StreamDecoder, decode, encode
+from kaizen_core.engine import (
+    KTOFDecodeError,
+    KTOFOptionError,
+    LineCutter,
+    StreamDecoder,
+    decode,
+    encode,
+)
 
 try:  # tests/core is a package in some layouts and a rootdir-inserted folder in others
     from .engine_strategies import JSON_VALUES, same_json
@@ -246,3 +253,19 @@ def test_snapshot_copies_what_still_grows_and_shares_finished_rows() -> None:
     assert len(first["rows"]) == 2  # the snapshot did not grow with the decoder
     assert decoder.partial["rows"][0] is first["rows"][0]  # finished rows are shared
     assert decoder.close() == {**first, "rows": [*first["rows"], {"id": 3, "name": "Cy"}]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab \n\r\u2028")), max_size=40),
+    cuts=st.lists(st.integers(min_value=0, max_value=40), max_size=10),
+)
+def test_line_cutter_cuts_at_line_feeds_only_however_the_text_is_chunked(
+    text: str, cuts: list[int]
+) -> None:
+    cutter = LineCutter()
+    lines = [line for piece in _chunks(text, cuts) for line in cutter.feed(piece)]
+    *complete, last = text.split("\n")
+    assert lines == complete
+    assert cutter.rest() == last
+    assert cutter.rest() == ""

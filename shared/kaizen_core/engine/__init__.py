@@ -15,13 +15,14 @@ from .api import decode, encode
 from .errors import KTOFDecodeError, KTOFEncodeError, KTOFOptionError
 from .prompts import encode_json_blocks, encode_prompt, find_json_blocks
 from .stats import compact_json, stats, token_stats
-from .stream import StreamDecoder
+from .stream import LineCutter, StreamDecoder
 from .tokens import TokenCount, count_tokens
 
 __all__ = [
     "KTOFDecodeError",
     "KTOFEncodeError",
     "KTOFOptionError",
+    "LineCutter",
     "StreamDecoder",
     "TokenCount",
     "compact_json",

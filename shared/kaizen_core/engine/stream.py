@@ -38,7 +38,37 @@ from .options import check_indent, check_strict
 from .parser import KTOFParser, find_unquoted
 from .tables import is_extended, leaf_count, split_cells
 
-__all__ = ["StreamDecoder", "first_error"]
+__all__ = ["LineCutter", "StreamDecoder", "first_error"]
+
+
+class LineCutter:
+    """Cuts text that arrives in chunks into complete lines, at ``"\n"`` only (as KTOF
+    splits lines: a ``"\r"`` before it stays on the line, a lone ``"\r"`` breaks nothing).
+
+    A line fed in many small chunks is joined once, when it completes, so the work stays
+    linear in the text however it is chunked.
+    """
+
+    __slots__ = ("_tail",)
+
+    def __init__(self) -> None:
+        self._tail: list[str] = []  # the pieces of the incomplete last line
+
+    def feed(self, chunk: str) -> list[str]:
+        """The lines ``chunk`` completes, without their line feeds."""
+        cut = chunk.rfind("\n")
+        if cut < 0:
+            self._tail.append(chunk)
+            return []
+        complete = "".join(self._tail) + chunk[:cut]
+        self._tail = [chunk[cut + 1 :]]
+        return complete.split("\n")
+
+    def rest(self) -> str:
+        """The incomplete last line (the text after the last line feed); forgets it."""
+        rest = "".join(self._tail)
+        self._tail = []
+        return rest
 
 
 class _Array:
@@ -65,7 +95,7 @@ class StreamDecoder:
         self.indent = check_indent(indent)
         self.strict = check_strict(strict)
         self._chunks: list[str] = []
-        self._tail: list[str] = []
+        self._lines = LineCutter()
         self._number = 0
         self._blank: int | None = None
         self._mode: str | None = None  # "array", "object" or "whole"
@@ -97,15 +127,8 @@ class StreamDecoder:
         if self._closed:
             raise ValueError("feed() after close()")
         self._chunks.append(chunk)
-        if "\n" not in chunk:
-            self._tail.append(chunk)  # a list: a long line fed in bits stays linear
-            return []
-        self._tail.append(chunk)
-        text = "".join(self._tail)
-        cut = text.rfind("\n")
-        self._tail = [text[cut + 1 :]]
         out: list[Any] = []
-        for source in text[:cut].split("\n"):
+        for source in self._lines.feed(chunk):
             self._source_line(source, out)
         return out
 
@@ -114,8 +137,7 @@ class StreamDecoder:
         if self._closed:
             return self._result
         out: list[Any] = []
-        tail = "".join(self._tail)
-        self._tail = []
+        tail = self._lines.rest()
         if tail:
             self._source_line(tail, out)
         if self._mode in (None, "whole"):
