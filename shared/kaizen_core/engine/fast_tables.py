@@ -14,9 +14,10 @@ output writes it as the same table TOON does:
   any other table as its JSON objects, and ``etoon`` must write the table's header exactly
   as the Python codec would for the field list of the first row. Either way the rows are
   uniform in TOON's sense too (otherwise adaptive output might choose an extended table);
-* the rows' JSON bytes pass :func:`~.fast_toon.etoon_identical` (cell values only: the header
-  check covers the keys of array tables; keyed tables also refuse entry keys that start with
-  ``#``, ``$`` or ``@``) and hold no ``\\x7f`` (adaptive quoting quotes it, TOON does not).
+* the rows' JSON bytes pass :func:`~.fast_toon.etoon_identical` (cell values only: keys never
+  reach ``etoon`` in flat tables and the header check covers them in the others; keyed tables
+  also refuse entry keys that start with ``#``, ``$`` or ``@``) and hold no ``\\x7f``
+  (adaptive quoting quotes it, TOON does not).
 
 The header line is then written by the adaptive renderer (its key quoting, ``[#N]``), the
 rows are ``etoon``'s, re-indented, with quotes removed from the cells adaptive quoting leaves
