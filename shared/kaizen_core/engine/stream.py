@@ -56,10 +56,10 @@ class LineCutter:
 
     def feed(self, chunk: str) -> list[str]:
         """The lines ``chunk`` completes, without their line feeds."""
-        cut = chunk.rfind("\n")
-        if cut < 0:
+        if "\n" not in chunk:  # most chunks of a stream: kept cheap
             self._tail.append(chunk)
             return []
+        cut = chunk.rfind("\n")
         complete = "".join(self._tail) + chunk[:cut]
         self._tail = [chunk[cut + 1 :]]
         return complete.split("\n")
@@ -127,8 +127,11 @@ class StreamDecoder:
         if self._closed:
             raise ValueError("feed() after close()")
         self._chunks.append(chunk)
+        lines = self._lines.feed(chunk)
+        if not lines:
+            return []
         out: list[Any] = []
-        for source in self._lines.feed(chunk):
+        for source in lines:
             self._source_line(source, out)
         return out
 
