@@ -162,7 +162,7 @@ def test_errors_carry_the_position_decode_reports(text: str) -> None:
     assert streamed.value.text == text
 
 
-_DAMAGE = st.sampled_from(["indent", "quote", "drop", "repeat", "colon", "tab"])
+_DAMAGE = st.sampled_from(["indent", "quote", "drop", "repeat", "colon", "tab", "blank", "char"])
 
 
 def _damaged(text: str, damage: list[tuple[str, int]]) -> str:
@@ -182,6 +182,11 @@ def _damaged(text: str, damage: list[tuple[str, int]]) -> str:
             lines[index] = line.replace(":", "", 1)
         elif kind == "tab":
             lines[index] = "\t" + line
+        elif kind == "blank":
+            lines.insert(index, "")
+        elif kind == "char":
+            cut = at % (len(line) + 1)
+            lines[index] = line[:cut] + ':,|"-#[]{}\\'[at % 11] + line[cut:]
     return "\n".join(lines)
 
 
@@ -193,7 +198,7 @@ def _error(decoding: Any) -> tuple[int, int, str] | None:
     return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     value=JSON_VALUES,
     fmt=st.sampled_from(["toon", "auto"]),
@@ -220,6 +225,22 @@ def test_decode_reports_the_first_error_met_reading_down() -> None:
     with pytest.raises(KTOFDecodeError) as streamed:
         _stream(text, list(text))
     assert (streamed.value.line, streamed.value.column) == (3, caught.value.column)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[2]:\n\n  - 1\n  - 2",  # a blank line before the first item: decode reads it
+        "a[2]:\n\n  - x: 1\n  - 2",
+        "[2]:\n  - 1\n\n  - 2",  # ... and refuses one between items
+        "[2]:\n  - a: 1\n\n    b: 2\n  - 3",  # ... or inside one
+        "[2]:\n  - [1]:\n\n    - 1\n  - 2",  # ... or before a nested array's first item
+    ],
+)
+def test_blank_lines_in_list_arrays_are_read_as_decode_reads_them(text: str) -> None:
+    assert _error(lambda: _stream(text, list(text))) == _error(lambda: decode(text))
+    if _error(lambda: decode(text)) is None:
+        assert _stream(text, list(text))[1] == decode(text)
 
 
 @pytest.mark.parametrize("text", [' {"a": [1, 2]}', '\t[1, {"b": null}]', "  \n  [3]"])

@@ -198,10 +198,8 @@ class StreamDecoder:
                 "Document is nested too deeply to decode", 1, 1, self._text()
             ) from None
 
-    def _parser(self, lines: list[Any], spans: int = 0) -> KTOFParser:
-        parser = KTOFParser(lines, self.strict, None, None, None, None)
-        parser.spans = spans
-        return parser
+    def _parser(self, lines: list[Any]) -> KTOFParser:
+        return KTOFParser(lines, self.strict, None, None, None, None)
 
     # -- units --------------------------------------------------------------
 
@@ -335,8 +333,9 @@ class StreamDecoder:
         if not array.unit:
             return
         lines, array.unit = array.unit, []
-        parser = self._parser(lines, spans=1)
-        first = parser.take()
+        parser = self._parser(lines)
+        first = parser.take()  # a blank line before the item is the array's (_check_blank)
+        parser.spans = 1  # ... one inside it is an error, as decode() says
         value = parser.item(first, array.depth)
         leftover = parser.peek()
         if leftover is not None:
