@@ -261,6 +261,7 @@ class _ParseStream:
         self.decoder: StreamDecoder | None = None
         self.completed = 0
         self.held_error: KTOFDecodeError | None = None
+        self.held: list[str] = []  # a line ending in a tab, and the blank lines after it
         self.json_possible = False  # the body starts with "[": parse tries JSON first
 
     def feed(self, chunk: str) -> list[Any]:
@@ -297,9 +298,32 @@ class _ParseStream:
             self.mode = "json" if json_like else "ktof"
             if self.mode == "ktof":
                 self.decoder = StreamDecoder(indent=self.parser.indent, strict=self.parser.strict)
-        text = f"{line}\n" if ended else line
+        if self.decoder is not None:
+            # parse strips the blanks that end the body: a line ending in a tab (or only
+            # blanks) waits for a line with content, so the end of the stream drops them
+            if self.held:
+                if not line.strip(_BLANK):
+                    self.held.append(line)
+                    return False
+                held, self.held = self.held, []
+                progressed = [self._feed(f"{earlier}\n") for earlier in held]
+                return self._feed_line(line, ended) or any(progressed)
+            return self._feed_line(line, ended)
+        self.fed.append(f"{line}\n" if ended else line)
+        return False
+
+    def _feed_line(self, line: str, ended: bool) -> bool:
+        """Give a KTOF body line to the decoder, unless it ends in a blank parse may strip."""
+        if ended and _ends_in_stripped_blank(line):
+            self.held.append(line)
+            return False
+        return self._feed(f"{line}\n" if ended else line)
+
+    def _feed(self, text: str) -> bool:
+        """Give ``text`` to the decoder; True when it completed part of the value."""
+        assert self.decoder is not None
         self.fed.append(text)
-        if self.decoder is None or self.held_error is not None:
+        if self.held_error is not None:
             return False
         try:
             completed = self.decoder.feed(text)
@@ -335,6 +359,13 @@ class _ParseStream:
                 raise _error(exc, output, offset) from exc
             return self.parser._finish(value, "ktof", body, output)
         return self.parser.parse(output)  # JSON, a held error, or text read differently
+
+
+def _ends_in_stripped_blank(line: str) -> bool:
+    """Whether ``line`` ends in a tab (before any spaces): parse strips it when the line
+    ends the body, the decoder keeps it in a value or refuses it in an indentation."""
+    kept = line.removesuffix("\r").rstrip(" ")
+    return kept != kept.rstrip(_BLANK)
 
 
 def _is_json(text: str) -> bool:

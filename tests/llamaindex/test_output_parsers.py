@@ -248,6 +248,21 @@ def test_stream_fails_where_parse_fails(text: str, cuts: list[int]) -> None:
     _same_as_parse(text, cuts)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '```\nroot: "q\\"z" x\n\t\n',  # a wrong line, then a tab-only line parse strips
+        '```toon\na: 1\nb: "x"\t\n```',  # a tab after the last value: parse strips it
+        "```toon\nrows[1]{a,b}:\n  1,x\t\n\t\n \n```",  # ... and blank lines after it
+        "```toon\na: 1\n\t\nb: 2\n```",  # a tab-only line inside the body: wrong
+        '```toon\na: "x"\t\nb: 2\n```',  # a tab after a value inside the body: wrong
+    ],
+)
+def test_blanks_parse_strips_at_the_end_of_a_fenced_body_are_streamed_alike(text: str) -> None:
+    for size in (1, 3, len(text)):
+        _same_as_parse(text, list(range(0, len(text), size)))
+
+
 def _same_as_parse(text: str, cuts: list[int]) -> None:
     bounds = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
     chunks = [text[a:b] for a, b in pairwise(bounds)]
