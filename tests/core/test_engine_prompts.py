@@ -84,6 +84,20 @@ def test_blocks_that_would_grow_are_left_alone() -> None:
     assert rewritten.endswith(encode(USERS))
 
 
+@pytest.mark.parametrize("fmt", ["toon", "auto"])
+def test_a_block_nested_too_deeply_to_encode_is_left_as_it_is(fmt: str) -> None:
+    deep = "[" * 600 + "1" + "]" * 600  # valid JSON, deeper than the encoder recurses
+    users = json.dumps(USERS, indent=2)
+    prompt = f"First:\n{deep}\nthen:\n{users}\nDone."
+    assert len(find_json_blocks(prompt)) == 2
+    with pytest.raises(ValueError):
+        encode(json.loads(deep), format=fmt)
+    text, replacements = encode_json_blocks(prompt, format=fmt)
+    assert deep in text and users not in text
+    assert [r["original_length"] for r in replacements] == [len(users)]
+    assert decode(text[text.index("then:\n") + 6 : text.index("\nDone.")]) == USERS
+
+
 def test_auto_format_blocks_decode_back() -> None:
     tool_json = {"status": "ok", "results": USERS["users"], "meta": {"page": 1, "more": False}}
     text = f"Tool said: {json.dumps(tool_json)}"

@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from .api import encode
+from .errors import KTOFEncodeError
 
 __all__ = ["JsonBlock", "encode_json_blocks", "encode_prompt", "find_json_blocks"]
 
@@ -86,7 +87,8 @@ def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict
     ``encoded_length``, ``original_preview`` and ``encoded_preview`` (80 characters).
     A block whose encoding (with the newlines that put a multi-line rewrite on lines of
     its own, which ``encoded_length`` counts) is not shorter than its original text is left
-    as it is.
+    as it is, and so is one that has no KTOF form (nested too deeply to encode): the
+    prompt still goes out.
 
     Raises:
         KTOFOptionError: an encode option cannot be honoured.
@@ -96,7 +98,10 @@ def encode_json_blocks(text: str, **encode_options: Any) -> tuple[str, list[dict
     position = 0
     for start, end, value in find_json_blocks(text):
         original = text[start:end]
-        encoded = encode(value, **encode_options)
+        try:
+            encoded = encode(value, **encode_options)
+        except KTOFEncodeError:
+            continue
         before, after = _line_breaks(text, start, end) if "\n" in encoded else ("", "")
         if len(before) + len(encoded) + len(after) >= len(original):
             continue
