@@ -54,6 +54,13 @@ def test_string_keeps_prose_and_rewrites_embedded_json() -> None:
     assert len(out) < len(prompt)
 
 
+def test_a_json_block_too_deep_to_encode_goes_out_as_written() -> None:
+    deep = "[" * 600 + "1" + "]" * 600
+    out = kaizen_encode.invoke([HumanMessage(content=f"{deep}\nand\n{json.dumps(ROWS)}")])
+    assert out[0].content.startswith(deep + "\nand\n")
+    assert "{id,name,active}" in out[0].content
+
+
 def test_plain_string_is_untouched() -> None:
     assert kaizen_encode.invoke("no json here") == "no json here"
 
