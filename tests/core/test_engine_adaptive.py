@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import pytest
 import toon_format
-from kaizen_core.engine import count_tokens, decode, encode
+from kaizen_core.engine import compact_json, count_tokens, decode, encode
 from kaizen_core.engine.adaptive import clear_cache, render_auto
 from kaizen_core.engine.fast_tables import FAST_ROWS
 
@@ -223,3 +224,24 @@ def test_large_blocks_choose_the_delimiter_on_a_thinned_copy(note: str, requeste
     full = [size for size in counted if size > len(text) // 10]
     assert len(full) <= 3 and len(text) in full
     assert len(counted) - len(full) == len(renders)  # one thinned copy per delimiter
+
+
+DECIMALS = [Decimal("1.5"), Decimal("2.0"), Decimal("1E+30"), Decimal("-0"), Decimal("1.5E-10")]
+PRECISE = Decimal("0.1000000000000000055511151231257827")  # more digits than a float holds
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        DECIMALS,  # an inline array (or compact JSON)
+        {"rows": [{"id": i, "x": DECIMALS[i % 5]} for i in range(40)]},  # a table
+        {"rows": [{"id": i, "m": {"v": [PRECISE]} if i % 2 else None} for i in range(6)]},
+        {"a": PRECISE, "b": [[Decimal("7")], [1]]},
+    ],
+    ids=["inline", "table", "json-cells", "nested"],
+)
+def test_decimals_decode_as_their_toon_digits_do_in_every_candidate(value: Any) -> None:
+    expected = decode(encode(value, format="toon"))
+    clear_cache()
+    assert decode(encode(value, format="auto")) == expected
+    assert json.loads(compact_json(value)) == expected  # the compact JSON candidate

@@ -54,7 +54,7 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
    * these results are not cached (rendering costs less than computing the cache key).
 
 4. Results are cached (LRU, 512 entries, blocks under 64 KB) by the value's compact JSON and
-   the options, so a repeated system prompt or tool schema costs one ``json.dumps``.
+   the options, so a repeated system prompt or tool schema costs one compact JSON dump.
 
 Indentation stays the caller's ``indent`` (so ``decode(text, indent=...)`` needs no guess),
 and every candidate is read back exactly by :func:`kaizen_core.engine.decode`.
@@ -62,13 +62,12 @@ and every candidate is read back exactly by :func:`kaizen_core.engine.decode`.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from threading import Lock
 from typing import Any
 
 from .auto_encoder import AutoEncoder
-from .codec import encode_toon
+from .codec import compact_json_text, encode_toon
 from .errors import KTOFEncodeError
 from .fast_toon import encode_fast_toon
 from .fast_tables import FastAutoEncoder, NotFast, prepare, table_shapes
@@ -135,7 +134,7 @@ def encode_adaptive(
     """Encode a normalized value with the fewest tokens for ``model`` (rules in the module doc)."""
     if not isinstance(value, (dict, list)) or not value:
         return encode_toon(value, indent=indent, delimiter=delimiter, length_marker=length_marker)
-    compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    compact = compact_json_text(value)
     encoding = encoding_for_model(model)[0]
     key = (compact, indent, delimiter, length_marker, encoding)
     cacheable = len(compact) <= _CACHE_MAX_CHARS

@@ -17,13 +17,12 @@ Every choice here is read back exactly by :class:`~kaizen_core.engine.parser.KTO
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from toon_format import _encoder as _te
 
-from .codec import KTOFEncoder, fast_quote, is_negative_zero
+from .codec import KTOFEncoder, compact_json_text, fast_quote, is_negative_zero
 
 __all__ = ["AutoEncoder"]
 
@@ -42,10 +41,6 @@ def _plain_unsafe(text: str) -> bool:
         or text in _LITERALS
         or _NUMERIC_LIKE.fullmatch(text) is not None
     )
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _ordered_shape(objects: list[Any]) -> Any:
@@ -293,7 +288,7 @@ class AutoEncoder(KTOFEncoder):
                 elif spec.kind == "json":
                     cells.append(_json_cell(value))
                 else:
-                    cells.append(_compact([[item[n] for n in spec.names] for item in value]))
+                    cells.append(compact_json_text([[item[n] for n in spec.names] for item in value]))
             while cells and cells[-1] == "":
                 cells.pop()
             self.emit(depth + 1, self.delimiter.join(cells))
@@ -302,4 +297,4 @@ class AutoEncoder(KTOFEncoder):
 def _json_cell(value: Any) -> str:
     if is_negative_zero(value):
         return "-0.0"
-    return _compact(value)
+    return compact_json_text(value)

@@ -35,13 +35,14 @@ import json
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from toon_format import _decoder as _td
 from toon_format import _encoder as _te
 from toon_format._errors import ToonDecodeError
-from toon_format._text import _needs_quotes
+from toon_format._text import _needs_quotes, format_decimal
 from toon_format._text import quote as _quote
 
 from .errors import KTOFDecodeError, KTOFEncodeError, locate_column
@@ -50,6 +51,7 @@ from .parser import KTOFParser, parse_json_token
 
 __all__ = [
     "KTOFEncoder",
+    "compact_json_text",
     "decode_toon",
     "encode_toon",
     "fast_quote",
@@ -87,6 +89,26 @@ def normalize(data: Any) -> Any:
         raise KTOFEncodeError("Object is nested too deeply to encode") from None
     except (TypeError, ValueError) as exc:
         raise KTOFEncodeError(str(exc)) from None
+
+
+def _decimal_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return json.loads(format_decimal(value))  # what decoding the KTOF digits gives
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_decimal_number)
+
+
+def compact_json_text(value: Any) -> str:
+    """Compact JSON (``ensure_ascii=False``) of a :func:`normalize`'d value.
+
+    A finite ``Decimal``, the one value ``normalize`` keeps that JSON lacks (as ``toon-format``
+    does), is written as the number that decoding its KTOF digits gives (``2.0`` as ``2``,
+    ``1E+30`` as ``1e+30``, more digits than a float holds as the nearest float), so every
+    candidate of ``format="auto"`` decodes to the same value.
+    """
+    return _COMPACT.encode(value)
 
 
 _JSON_ESCAPE_DIFFERS = re.compile("[\b\f]")

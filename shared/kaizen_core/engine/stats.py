@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from .codec import normalize
+from .codec import compact_json_text, normalize
 from .tokens import count_tokens
 
 __all__ = ["compact_json", "stats", "token_stats"]
@@ -18,7 +17,7 @@ def compact_json(value: Any) -> str:
     Host values (sets, dataclasses, datetimes, NaN) are normalized first, the way the
     encoder sees them.
     """
-    return json.dumps(normalize(value), separators=(",", ":"), ensure_ascii=False)
+    return compact_json_text(normalize(value))
 
 
 def stats(original: Any, optimized_text: str) -> dict[str, Any]:
