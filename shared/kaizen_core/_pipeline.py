@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from . import models
 from .cache import CACHEABLE_PATHS, cache_key
 from .config import KaizenClientConfig, merge_headers
+from .engine.codec import compact_json_text, normalize
 from .errors import (
     KaizenAPIError,
     KaizenConnectionError,
@@ -74,6 +75,9 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 _REQUIRED_FIELDS = ("data", "prompt", "ktof")
+# The values a request asks the service to encode: mapped onto JSON as the engine maps them
+# (sets sorted, a Decimal kept a number, NaN null), so every host writes the same KTOF.
+_ENCODED_FIELDS = ("data", "prompt")
 
 
 @dataclass(slots=True)
@@ -110,6 +114,9 @@ def normalize_payload(payload: Any, request_model: type[BaseModel] | None) -> An
 
     Unset optional fields are left out (0.1.4 dumped with ``exclude_none``), but a required
     ``data``/``prompt`` that is JSON ``null`` stays: ``compress({"data": None})`` encodes null.
+    ``data`` and ``prompt`` are mapped onto JSON by the engine's ``normalize``, so the service
+    encodes what ``kaizen_core.engine.encode`` would (sets sorted, a ``Decimal`` a number);
+    a value it cannot map raises ``KTOFEncodeError`` before anything is sent.
     """
     if request_model is None:
         return None
@@ -121,7 +128,10 @@ def normalize_payload(payload: Any, request_model: type[BaseModel] | None) -> An
         raise TypeError(
             f"payload must be a {request_model.__name__} or a mapping, got {type(payload).__name__}"
         )
-    body = model.model_dump(mode="json", exclude_none=True)
+    encoded = [name for name in _ENCODED_FIELDS if name in type(model).model_fields]
+    body = model.model_dump(mode="json", exclude_none=True, exclude=set(encoded))
+    for name in encoded:
+        body[name] = normalize(getattr(model, name))
     for name in _REQUIRED_FIELDS:
         if name in type(model).model_fields and name not in body:
             body[name] = getattr(model, name)
@@ -137,7 +147,7 @@ def prepare(
 ) -> RequestPlan:
     """Validate ``payload`` and fix everything every attempt will share."""
     body = normalize_payload(payload, endpoint.request_model)
-    content = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = None if body is None else compact_json_text(body).encode()
     request_id = uuid.uuid4().hex
     base = {"Accept": "application/json", "User-Agent": USER_AGENT}
     if content is not None:

@@ -5,7 +5,9 @@ also read like 0.1.4's dicts, host selection, ``with_options``, running-loop saf
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -20,7 +22,9 @@ from kaizen_core import (
     KaizenSyncClient,
     KaizenValidationError,
     PromptDecodePayload,
+    engine,
 )
+from kaizen_core.engine import KTOFEncodeError
 from kaizen_core.models import (
     CompressResponse,
     DecompressResponse,
@@ -103,6 +107,22 @@ def test_null_data_is_sent(sync_client: KaizenSyncClient) -> None:
     """0.1.4 dropped ``data: None`` (exclude_none); we send it and get KTOF ``null``."""
     assert sync_client.compress({"data": None}).result == "null"
     assert sync_client.compress({"data": {"a": None}}).result == "a: null"
+
+
+def test_host_values_are_sent_as_the_engine_maps_them(sync_client: KaizenSyncClient) -> None:
+    """Decimals stay numbers and sets are sorted, on every host, as ``engine.encode`` writes
+    them (pydantic's JSON dump made a Decimal a string and kept a set's hash order)."""
+    data = {
+        "price": Decimal("19.90"),
+        "tags": {"pear", "apple", "fig"},
+        "at": datetime.date(2026, 1, 2),
+        "rows": [{"id": 1, "amount": Decimal("1E+30")}, {"id": 2, "amount": Decimal("2.50")}],
+    }
+    assert sync_client.compress({"data": data}).result == engine.encode(data)
+    prompt = sync_client.optimize_request({"prompt": data, "options": {"format": "auto"}})
+    assert engine.decode(prompt.result) == engine.decode(engine.encode(data, format="auto"))
+    with pytest.raises(KTOFEncodeError):
+        sync_client.compress({"data": {"x": object()}})
 
 
 def test_request_id_is_sent_and_echoed(sync_client: KaizenSyncClient) -> None:
