@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import toon_format
-from kaizen_core.engine import compact_json, count_tokens, decode, encode
+from kaizen_core.engine import KTOFEncodeError, compact_json, count_tokens, decode, encode
 from kaizen_core.engine.adaptive import clear_cache, render_auto
 from kaizen_core.engine.fast_tables import FAST_ROWS
 
@@ -245,3 +245,10 @@ def test_decimals_decode_as_their_toon_digits_do_in_every_candidate(value: Any) 
     clear_cache()
     assert decode(encode(value, format="auto")) == expected
     assert json.loads(compact_json(value)) == expected  # the compact JSON candidate
+
+
+def test_a_decimal_beyond_the_float_range_has_no_compact_json() -> None:
+    value = {"a": Decimal("1E+400")}
+    assert encode(value, format="toon") == "a: 1e+400"  # the spec writes its digits
+    with pytest.raises(KTOFEncodeError, match="1E\\+400"):
+        encode(value, format="auto")  # JSON would need Infinity, which is not JSON

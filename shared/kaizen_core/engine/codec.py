@@ -92,12 +92,17 @@ def normalize(data: Any) -> Any:
 
 
 def _decimal_number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return json.loads(format_decimal(value))  # what decoding the KTOF digits gives
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    if not isinstance(value, Decimal):
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    number = json.loads(format_decimal(value))  # what decoding the KTOF digits gives
+    if isinstance(number, float) and not math.isfinite(number):
+        raise KTOFEncodeError(f"Decimal {value} is beyond what a JSON number reads back as")
+    return number
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_decimal_number)
+_COMPACT = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_decimal_number
+)
 
 
 def compact_json_text(value: Any) -> str:
