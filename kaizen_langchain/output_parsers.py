@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import pydantic
+from kaizen_core.engine import LineCutter
+from kaizen_core.engine.stream import ends_in_stripped_blank
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers.transform import BaseTransformOutputParser
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation
-
-from kaizen_core.engine import LineCutter
 
 from ._codec import ASCII_BLANK, Codec, KTOFDecodeError, decode_json_or_ktof, new_stream_decoder
 from .callbacks import DECODE_EVENT, aemit, emit
@@ -144,13 +144,6 @@ def _skeleton(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> l
     return lines
 
 
-def _ends_in_kept_blank(line: str) -> bool:
-    """Whether the decoder keeps blanks at the end of ``line`` (a tab) that ``parse`` strips
-    when ``line`` ends the answer."""
-    kept = line.removesuffix("\n").removesuffix("\r").rstrip(" ")
-    return kept != kept.rstrip(ASCII_BLANK)
-
-
 class _StreamState:
     """Feeds complete lines to the engine's StreamDecoder; drops code fences.
 
@@ -234,7 +227,7 @@ class _StreamState:
             held, self.held = self.held, []
             for earlier in held:
                 self._feed(earlier, out)
-        if _ends_in_kept_blank(line):
+        if ends_in_stripped_blank(line):
             self.held.append(line)
             return
         self._feed(line, out)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
 from kaizen_core.engine import KTOFDecodeError, LineCutter, StreamDecoder, decode, encode
+from kaizen_core.engine.stream import ends_in_stripped_blank
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
 from llama_index.core.output_parsers.base import OutputParserException
 from llama_index.core.types import BaseOutputParser
@@ -314,7 +315,7 @@ class _ParseStream:
 
     def _feed_line(self, line: str, ended: bool) -> bool:
         """Give a KTOF body line to the decoder, unless it ends in a blank parse may strip."""
-        if ended and _ends_in_stripped_blank(line):
+        if ended and ends_in_stripped_blank(line):
             self.held.append(line)
             return False
         return self._feed(f"{line}\n" if ended else line)
@@ -359,13 +360,6 @@ class _ParseStream:
                 raise _error(exc, output, offset) from exc
             return self.parser._finish(value, "ktof", body, output)
         return self.parser.parse(output)  # JSON, a held error, or text read differently
-
-
-def _ends_in_stripped_blank(line: str) -> bool:
-    """Whether ``line`` ends in a tab (before any spaces): parse strips it when the line
-    ends the body, the decoder keeps it in a value or refuses it in an indentation."""
-    kept = line.removesuffix("\r").rstrip(" ")
-    return kept != kept.rstrip(_BLANK)
 
 
 def _is_json(text: str) -> bool:
