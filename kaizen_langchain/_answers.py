@@ -54,6 +54,7 @@ from itertools import islice
 from typing import Any
 
 from kaizen_core.engine import LineCutter
+from kaizen_core.engine.stream import ends_in_stripped_blank
 
 from ._codec import ASCII_BLANK, Codec, KTOFDecodeError, decode_reading, is_ktof_root_array
 from ._codec import new_stream_decoder as _new_stream_decoder
@@ -290,7 +291,7 @@ class StreamedAnswer:
         content = line.rstrip(ASCII_BLANK)
         return (
             (bool(self._held) and not content)
-            or content != line.removesuffix("\r").rstrip(" ")  # what the decoder keeps
+            or ends_in_stripped_blank(line)  # a blank the decoder keeps
             or (self._opened and content.endswith("```"))
         )
 
