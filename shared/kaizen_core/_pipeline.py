@@ -74,11 +74,6 @@ ENDPOINTS: dict[str, Endpoint] = {
     "health": Endpoint("GET", "/", None, models.HealthResponse),
 }
 
-_REQUIRED_FIELDS = ("data", "prompt", "ktof")
-# The values a request asks the service to encode: mapped onto JSON as the engine maps them
-# (sets sorted, a Decimal kept a number, NaN null), so every host writes the same KTOF.
-_ENCODED_FIELDS = ("data", "prompt")
-
 
 @dataclass(slots=True)
 class RequestPlan:
@@ -112,11 +107,12 @@ class RequestPlan:
 def normalize_payload(payload: Any, request_model: type[BaseModel] | None) -> Any:
     """The JSON body for ``payload`` (a request model or a mapping), validated like 0.1.4.
 
-    Unset optional fields are left out (0.1.4 dumped with ``exclude_none``), but a required
-    ``data``/``prompt`` that is JSON ``null`` stays: ``compress({"data": None})`` encodes null.
-    ``data`` and ``prompt`` are mapped onto JSON by the engine's ``normalize``, so the service
-    encodes what ``kaizen_core.engine.encode`` would (sets sorted, a ``Decimal`` a number);
-    a value it cannot map raises ``KTOFEncodeError`` before anything is sent.
+    Unset optional fields are left out (0.1.4 dumped with ``exclude_none``). The value the
+    service encodes (the model's ``encoded_field``: ``data`` or ``prompt``) stays even when
+    null (``compress({"data": None})`` encodes null) and is mapped onto JSON by the engine's
+    ``normalize``, so the service encodes what ``kaizen_core.engine.encode`` would (sets
+    sorted, a ``Decimal`` a number); a value it cannot map raises ``KTOFEncodeError`` before
+    anything is sent.
     """
     if request_model is None:
         return None
@@ -128,13 +124,11 @@ def normalize_payload(payload: Any, request_model: type[BaseModel] | None) -> An
         raise TypeError(
             f"payload must be a {request_model.__name__} or a mapping, got {type(payload).__name__}"
         )
-    encoded = [name for name in _ENCODED_FIELDS if name in type(model).model_fields]
-    body = model.model_dump(mode="json", exclude_none=True, exclude=set(encoded))
-    for name in encoded:
-        body[name] = normalize(getattr(model, name))
-    for name in _REQUIRED_FIELDS:
-        if name in type(model).model_fields and name not in body:
-            body[name] = getattr(model, name)
+    encoded = getattr(model, "encoded_field", None)
+    if encoded is None:
+        return model.model_dump(mode="json", exclude_none=True)
+    body = model.model_dump(mode="json", exclude_none=True, exclude={encoded})
+    body[encoded] = normalize(getattr(model, encoded))  # kept when null
     return body
 
 

@@ -12,7 +12,7 @@ may send more) and support ``resp["result"]`` / ``resp.get("stats")`` like the p
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Dict, List, Literal, Optional, Union, cast
+from typing import Annotated, Any, ClassVar, Dict, List, Literal, Optional, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,9 +47,13 @@ StrictBool = Annotated[bool, Field(strict=True)]
 
 
 class _RequestModel(BaseModel):
-    """Request bodies: unknown fields are refused, as kaizen-client 0.1.4 did."""
+    """Request bodies: unknown fields are refused, as kaizen-client 0.1.4 did.
+
+    ``encoded_field`` names the field holding the value the service encodes, if any.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    encoded_field: ClassVar[Optional[str]] = None
 
 
 class EncodeOptions(_RequestModel):
@@ -96,6 +100,7 @@ class DecodeOptions(_RequestModel):
 class EncodeRequest(_RequestModel):
     """Body of `/v1/compress` and `/v1/optimize`."""
 
+    encoded_field: ClassVar[Optional[str]] = "data"
     data: Any
     options: Optional[EncodeOptions] = None
 
@@ -110,6 +115,7 @@ class DecodeRequest(_RequestModel):
 class OptimizeRequestPayload(_RequestModel):
     """Body of `/v1/optimize/request`."""
 
+    encoded_field: ClassVar[Optional[str]] = "prompt"
     prompt: Any
     options: Optional[EncodeOptions] = None
     auto_detect_json: StrictBool = True
