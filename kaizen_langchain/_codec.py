@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from kaizen_core import engine
 from kaizen_core.engine import KTOFDecodeError
+from kaizen_core.engine.stream import ASCII_BLANK
 from kaizen_core.engine.tokens import counter_for
 from kaizen_core.env_clients import EnvClients, default_clients
 from kaizen_core.errors import KaizenDecodeError
@@ -52,11 +53,6 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "gpt-4o"
-
-ASCII_BLANK = " \t\r\n"
-"""The whitespace around a KTOF answer that KTOF ignores. Other Unicode spaces (U+00A0,
-U+3000, ...) can start a key or end an unquoted value, so ``str.strip()`` would change it."""
-
 
 @dataclass
 class EncodeResult:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
 from kaizen_core.engine import KTOFDecodeError, LineCutter, StreamDecoder, decode, encode
-from kaizen_core.engine.stream import ends_in_stripped_blank
+from kaizen_core.engine.stream import ASCII_BLANK, ends_in_stripped_blank
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
 from llama_index.core.output_parsers.base import OutputParserException
 from llama_index.core.types import BaseOutputParser
@@ -38,7 +38,6 @@ Write only the KTOF, with no explanation."""
 
 EXAMPLE_INTRO = "The answer must have this shape (values are examples):"
 
-_BLANK = " \t\r\n"
 # A code fence is a line of its own ("```lang" to open, "```" to close): backticks inside KTOF
 # (a value `note: use ```x````, a key "```: 1") are text, not a fence.
 _FENCE = re.compile(
@@ -208,9 +207,9 @@ def _extract_body(output: str) -> tuple[str, int]:
     else:
         start, body = 0, output
     # ASCII whitespace only: other Unicode spaces can be part of an unquoted KTOF key or value.
-    stripped = body.lstrip(_BLANK)
+    stripped = body.lstrip(ASCII_BLANK)
     start += len(body) - len(stripped)
-    return stripped.rstrip(_BLANK), start
+    return stripped.rstrip(ASCII_BLANK), start
 
 
 def _position_in_output(output: str, offset: int, line: int, column: int) -> tuple[int, int]:
@@ -287,7 +286,7 @@ class _ParseStream:
             self._start_body()
             return False
         if self.mode is None:
-            content = line.lstrip(_BLANK)
+            content = line.lstrip(ASCII_BLANK)
             if not content:
                 return False
             self.offset = self.position + len(line) - len(content)
@@ -303,7 +302,7 @@ class _ParseStream:
             # parse strips the blanks that end the body: a line ending in a tab (or only
             # blanks) waits for a line with content, so the end of the stream drops them
             if self.held:
-                if not line.strip(_BLANK):
+                if not line.strip(ASCII_BLANK):
                     self.held.append(line)
                     return False
                 held, self.held = self.held, []

@@ -38,20 +38,25 @@ from .options import check_indent, check_strict
 from .parser import KTOFParser, find_unquoted
 from .tables import is_extended, leaf_count, split_cells
 
-__all__ = ["LineCutter", "StreamDecoder", "ends_in_stripped_blank", "first_error"]
+__all__ = ["ASCII_BLANK", "LineCutter", "StreamDecoder", "ends_in_stripped_blank", "first_error"]
+
+
+ASCII_BLANK = " \t\r\n"
+"""The whitespace around a KTOF answer that KTOF ignores. Other Unicode spaces (U+00A0,
+U+3000, ...) can start a key or end an unquoted value, so ``str.strip()`` would change it."""
 
 
 def ends_in_stripped_blank(line: str) -> bool:
     """Whether ``line`` (a line feed, and a carriage return before it, left aside) ends in a
     tab or another ASCII blank that is not a space, before any trailing spaces.
 
-    A reader that strips the ASCII blanks ending an answer (``rstrip(" \\t\\r\\n")``, as
-    the LangChain and LlamaIndex parsers do) removes it when the line ends the answer, where
+    A reader that strips the :data:`ASCII_BLANK` ending an answer (as the LangChain and
+    LlamaIndex parsers do) removes it when the line ends the answer, where
     :class:`StreamDecoder` fed the line as is would keep it in a value or refuse it as
     indentation: a streaming reader holds such a line until a line with content follows.
     """
     kept = line.removesuffix("\n").removesuffix("\r").rstrip(" ")
-    return kept != kept.rstrip(" \t\r\n")
+    return kept != kept.rstrip(ASCII_BLANK)
 
 
 class LineCutter:
