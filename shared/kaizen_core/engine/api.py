@@ -14,6 +14,7 @@ from .options import (
     check_length_marker,
     check_strict,
 )
+from .stream import first_error
 
 __all__ = ["decode", "encode"]
 
@@ -102,6 +103,4 @@ def decode(text: str | bytes, *, indent: int = 2, strict: bool = True) -> Any:
     try:
         return decode_toon(text, indent=indent, strict=strict)
     except KTOFDecodeError as error:
-        from .stream import first_error
-
         raise (first_error(text, indent=indent, strict=strict) or error) from None
