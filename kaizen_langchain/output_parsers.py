@@ -170,12 +170,15 @@ class _StreamState:
         self.held: list[str] = []  # a line ending in a tab, and the blank lines after it
         self.glued: list[str] = []  # a line ending in a fence, and the blank lines after it
         self.finished = False
-        self.last: Any = None
+        self.last: Any = None  # the last value feed returned (what the consumer last saw)
 
     def feed(self, chunk: str) -> list[Any]:
         self.raw.append(chunk)
         # Lines end at "\n" only (as in KTOF and parse), not at a lone "\r" or U+2028.
-        return self._lines([line + "\n" for line in self.cutter.feed(chunk)])
+        out = self._lines([line + "\n" for line in self.cutter.feed(chunk)])
+        if out:
+            self.last = out[-1]
+        return out
 
     def _lines(self, lines: list[str]) -> list[Any]:
         out: list[Any] = []
@@ -273,9 +276,7 @@ class _StreamState:
             self.decoder = new_stream_decoder()
 
     def _partial(self) -> Any:
-        value = self.decoder.snapshot() if self.decoder is not None else None
-        self.last = value
-        return value
+        return self.decoder.snapshot() if self.decoder is not None else None
 
     def close(self) -> Any:
         rest = self.cutter.rest()

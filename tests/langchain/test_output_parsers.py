@@ -376,6 +376,14 @@ def test_the_last_streamed_value_is_what_parse_gives(
         assert list(kaizen_decode.transform(iter(pieces)))[-1] == parsed
 
 
+@pytest.mark.parametrize("size", [1, 4, 100])
+def test_a_value_completed_by_the_last_chunk_is_still_yielded(size: int) -> None:
+    # the held line (it ends in a tab) is fed only when the comment line ends the stream
+    text = "[3]: a,b,c \t\n#"
+    pieces = [text[start : start + size] for start in range(0, len(text), size)]
+    assert list(kaizen_decode.transform(iter(pieces)))[-1] == kaizen_decode.parse(text)
+
+
 def test_a_streamed_answer_that_is_neither_json_nor_ktof_is_an_output_parser_exception() -> None:
     text = '[{"a": 1}]```'  # looks like JSON; the fence on its line makes it neither
     with pytest.raises(KaizenOutputParserException) as parsed:
