@@ -16,7 +16,7 @@ from benchmarks.latency import kaizen_server, measure_latency
 from benchmarks.report import render_markdown, write_chart
 from benchmarks.speed import measure_codec_speed, measure_streaming
 from benchmarks.targets import Results, check_targets
-from benchmarks.tokens import measure_tokens
+from benchmarks.tokens import measure_delimiters, measure_tokens
 
 OUTPUT_DIR = Path(__file__).resolve().parent
 
@@ -93,6 +93,8 @@ def run(argv: list[str] | None = None) -> int:
     step(f"{len(datasets)} datasets generated ({options.size})")
     results.tokens = measure_tokens(datasets)
     step("tokens counted and round trips checked")
+    results.delimiters = measure_delimiters(datasets)
+    step("tokens counted with each delimiter")
     results.speed = measure_codec_speed(datasets, repeat=options.repeat)
     step("encode/decode speed measured")
     try:

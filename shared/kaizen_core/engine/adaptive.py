@@ -23,7 +23,11 @@ Rules, per block (a whole payload, an embedded JSON block, a tool result, a node
      quoted because it holds the delimiter (below that the delimiters differ by a token or two).
      From 32 KB of JSON the delimiter is chosen beforehand on a *thinned* copy (every array or
      object of more than 48 items cut to about 24 evenly spaced ones), rendered with each delimiter
-     and switched to under rule 3's threshold; only the chosen one is rendered in full;
+     and switched to under rule 3's threshold; only the chosen one is rendered in full.
+     ``|`` is rendered only when it is the requested delimiter: tab quotes no cell that ``|``
+     leaves bare (a cell holding a tab is quoted for its escape under any delimiter), so
+     ``|`` could only win on how the tokenizer merges it with its neighbours, and it has
+     the fewest tokens on none of the benchmark's blocks (``make bench``, "Delimiters");
    * compact JSON, unless the KTOF text is under 75% of the JSON's characters (measured on the
      benchmark shapes: KTOF then always has fewer tokens);
    * ``toon-format``'s own output when an extended table was written (so the result is never
