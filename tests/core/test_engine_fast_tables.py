@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from functools import lru_cache
 from typing import Any
 from unittest.mock import patch
@@ -354,3 +355,25 @@ def test_relaxing_quotes_one_by_one_equals_one_split(
     body = text[text.index("\n") :]
     pattern = fast_tables._relax_pattern(delimiter, keyed)
     assert fast_tables._relax(body, pattern) == "".join(filter(None, pattern.split(body)))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="no possessive repeats before 3.11")
+@pytest.mark.parametrize("keyed", [False, True])
+@pytest.mark.parametrize("delimiter", [",", "\t", "|"])
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.lists(TEXT, min_size=2, max_size=2), min_size=1, max_size=30))
+def test_the_pattern_without_possessive_repeats_relaxes_the_same(
+    cells: list[list[str]], delimiter: str, keyed: bool
+) -> None:
+    # Python 3.10 builds the patterns without them; on 3.11+ both can be compared
+    if keyed:
+        rows: Any = {f"k{i}{a}": {"a": a, "b": b} for i, (a, b) in enumerate(cells)}
+    else:
+        rows = [{"a": a, "b": b} for a, b in cells]
+    text = fast_tables.render(json.dumps(rows).encode(), delimiter)
+    body = text[text.index("\n") :]
+    possessive = fast_tables._relax_pattern(delimiter, keyed)
+    with patch.object(fast_tables, "_POSSESSIVE", ""), patch.dict(fast_tables._RELAX, clear=True):
+        plain = fast_tables._relax_pattern(delimiter, keyed)
+    assert "++" in possessive.pattern and "++" not in plain.pattern
+    assert fast_tables._relax(body, plain) == fast_tables._relax(body, possessive)

@@ -323,7 +323,8 @@ async def test_chat_errors_are_mapped_once_and_leave_history_alone(
     server: GeminiStandin,
 ) -> None:
     server.fail_next(429, retry_after="5")
-    chat = wrap(_client(server)).aio.chats.create(model=MODEL)
+    client = wrap(_client(server))  # held: google-genai 2.x closes aiohttp when it is collected
+    chat = client.aio.chats.create(model=MODEL)
     with pytest.raises(errors.ClientError) as caught:
         await chat.send_message(USER_TEXT)
     error = caught.value
@@ -338,7 +339,8 @@ async def test_chat_errors_are_mapped_once_and_leave_history_alone(
 def test_cassette_generate_content_roundtrip(server: GeminiStandin, vcr: Any) -> None:
     """Recorded from the stand-in (``--record-mode=once``), replayed offline afterwards."""
     server.answers.append(encode({"best": "KZ5", "seats": 15}))
-    client = wrap(_client(server), decode_response=True)
+    # the path the cassette holds: google-genai 2.x defaults to v1beta, 3.x to v1
+    client = wrap(_client(server, api_version="v1"), decode_response=True)
     response = client.models.generate_content(model=MODEL, contents=_contents())
     assert response.kaizen.decoded == {"best": "KZ5", "seats": 15}
     sent = json.loads(vcr.requests[0].body)
@@ -351,7 +353,7 @@ def test_cassette_generate_content_roundtrip(server: GeminiStandin, vcr: Any) ->
 async def test_cassette_async_stream_roundtrip(server: GeminiStandin, vcr: Any) -> None:
     """The aio side (aiohttp under google-genai), streamed, recorded and replayed."""
     server.answers.append("KZ5 has the most seats")
-    client = wrap(_client(server))
+    client = wrap(_client(server, api_version="v1"))
     stream = await client.aio.models.generate_content_stream(model=MODEL, contents=_contents())
     text = "".join([chunk.text async for chunk in stream])
     assert text == "KZ5 has the most seats" and stream.kaizen.texts_rewritten == 2

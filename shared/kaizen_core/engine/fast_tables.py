@@ -44,6 +44,7 @@ share a memo of what does not depend on the delimiter (shapes, samples, checked 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import islice
@@ -65,8 +66,12 @@ FAST_ROWS = 32
 _COLON_STAND_IN = "\x7f"
 _STAND_IN_BYTES = _COLON_STAND_IN.encode()
 
-# Lookahead: the token does not read as true/false/null or a number (possessive: no backtracking).
-_NOT_BARE = r'(?!(?>true|false|null|[+-]?+[0-9]++(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+)")'
+# Lookahead: the token does not read as true/false/null or a number. Each repeat in these
+# patterns is followed by something its own characters cannot match, so backtracking never
+# finds another match; it only costs time. Where a token is not bare it costs a whole cell,
+# so _bare's repeat is possessive where Python has them (3.11+).
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+_NOT_BARE = r'(?!(?:true|false|null|[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")'
 _NO_OUTER_SPACE_END = r"(?<![ \t])"
 
 
@@ -76,8 +81,8 @@ def _cell_class(delimiter: str, extra: str = "") -> str:
 
 def _bare(characters: str, not_first: str = "") -> str:
     """One or more ``characters``, neither starting nor ending with a space or tab (nor starting
-    with one of ``not_first``), consumed possessively."""
-    return f"(?![ \\t{not_first}]){characters}++{_NO_OUTER_SPACE_END}"
+    with one of ``not_first``). Callers follow it with a quote, which ``characters`` excludes."""
+    return f"(?![ \\t{not_first}]){characters}+{_POSSESSIVE}{_NO_OUTER_SPACE_END}"
 
 
 _RELAX: dict[tuple[str, bool], re.Pattern[str]] = {}
@@ -106,7 +111,7 @@ def _relax_pattern(delimiter: str, keyed: bool) -> re.Pattern[str]:
         cell = _bare(_cell_class(delimiter, ":"), "#\\-")
         first = f'(?<=\\n  ")({_NOT_BARE}{cell})"'
         later_start = f'(?<={re.escape(delimiter)}")'
-    other = '(?<=("))([^"\\\\]*+(?:\\\\.[^"\\\\]*+)*+")'
+    other = '(?<=("))([^"\\\\]*(?:\\\\.[^"\\\\]*)*")'
     pattern = re.compile(f'"(?:{first}|{later_start}({later})"|{other})', re.DOTALL)
     _RELAX[(delimiter, keyed)] = pattern
     return pattern
