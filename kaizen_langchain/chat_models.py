@@ -4,7 +4,10 @@
 >>> agent = create_agent(llm, tools=[...])                    # doctest: +SKIP
 
 The wrapper calls the inner model's ``_generate``/``_agenerate``/``_stream``/``_astream``
-(never ``invoke``), so callbacks, usage and traces fire once, on the wrapper's run.
+(never ``invoke``), so callbacks, usage and traces fire once, on the wrapper's run. What
+``BaseChatModel`` applies around those methods (the cache, the rate limiter, streaming being
+turned off, the output version, the model's own callbacks, tags and metadata) is therefore
+taken over from the inner model, unless given to the wrapper.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from typing_extensions import Self
 
 from ._answers import StreamedAnswer, answer_json
 from ._codec import Codec, EncodeResult
@@ -40,6 +44,16 @@ from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
 __all__ = ["ChatKaizen"]
 
 _ALL_MESSAGE_TYPES = ("system", "human", "ai", "tool")
+# BaseChatModel settings that act around _generate/_stream, which the wrapper calls directly
+_TAKEN_OVER = (
+    "cache",
+    "rate_limiter",
+    "disable_streaming",
+    "output_version",
+    "callbacks",
+    "tags",
+    "metadata",
+)
 
 
 def _implements(model: BaseChatModel, name: str) -> bool:
@@ -220,14 +234,37 @@ class ChatKaizen(BaseChatModel):
     _base_codec: Codec | None = PrivateAttr(default=None)
     _codecs: dict[str, Codec] = PrivateAttr(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _take_over_inner_settings(self) -> Self:
+        for name in _TAKEN_OVER:
+            if name not in self.model_fields_set and name in type(self.llm).model_fields:
+                setattr(self, name, getattr(self.llm, name))
+        return self
+
     # -- identity -----------------------------------------------------------------
     @property
     def _llm_type(self) -> str:
         return f"kaizen-{self.llm._llm_type}"
 
     @property
+    def _kaizen_settings(self) -> dict[str, Any]:
+        return {
+            "encode_options": self.encode_options,
+            "encode_message_types": list(self.encode_message_types),
+            "decode_answers": self.decode_answers,
+            "add_hint": self.add_hint,
+            "tokenizer_model": self.tokenizer_model,
+        }
+
+    @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"llm": self.llm._identifying_params, "kaizen_options": self.encode_options}
+        return {"llm": self.llm._identifying_params, "kaizen": self._kaizen_settings}
+
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        """The cache key: the inner model's own key (its whole configuration where it is
+        serializable) and the wrapper's settings, which change the answer too."""
+        inner = self.llm._get_llm_string(stop=stop, **kwargs)
+        return f"{inner}---kaizen:{sorted(self._kaizen_settings.items())}"
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return self.llm._get_ls_params(stop=stop, **kwargs)
@@ -375,6 +412,38 @@ class ChatKaizen(BaseChatModel):
             capture.manager(self).on_custom_event(ENCODE_EVENT, savings, run_id=capture.run_id)
             return
         emit(ENCODE_EVENT, savings, run_manager)
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """``BaseChatModel.invoke``, with the encode event attached to this call's run (under
+        a streaming handler, as ``astream_events`` and LangGraph attach, ``invoke`` streams
+        without handing ``_stream`` its run manager)."""
+        capture_config, token = _capture_stream_run(config)
+        try:
+            return super().invoke(input, capture_config, stop=stop, **kwargs)
+        finally:
+            _reset(token)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """``BaseChatModel.ainvoke``, with the encode event attached to this call's run."""
+        capture_config, token = _capture_stream_run(config)
+        try:
+            return await super().ainvoke(input, capture_config, stop=stop, **kwargs)
+        finally:
+            _reset(token)
 
     def stream(
         self,

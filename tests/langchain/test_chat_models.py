@@ -117,13 +117,15 @@ async def test_async_paths_encode_too(openai_standin: OpenAIStandIn) -> None:
     assert len(openai_standin.chat_requests) == 2
 
 
-def test_inner_model_callbacks_never_fire_usage_counted_once(openai_standin: OpenAIStandIn) -> None:
+def test_inner_model_callbacks_fire_once_on_the_wrappers_run_usage_counted_once(
+    openai_standin: OpenAIStandIn,
+) -> None:
     inner_counter, outer_counter = StartCounter(), StartCounter()
     llm = ChatKaizen(llm=openai_llm(openai_standin, callbacks=[inner_counter]))
     with get_usage_metadata_callback() as usage:
         answer = llm.invoke(history(), config={"callbacks": [outer_counter]})
         streamed = list(llm.stream(history()))
-    assert inner_counter.starts == 0 and inner_counter.ends == 0
+    assert inner_counter.starts == 2 and inner_counter.ends == 2  # taken over by the wrapper
     assert outer_counter.starts == 1 and outer_counter.ends == 1
     [model_usage] = usage.usage_metadata.values()
     stream_usage = sum(c.usage_metadata["total_tokens"] for c in streamed if c.usage_metadata)
