@@ -10,7 +10,6 @@ token counting is local and offline (``kaizen_core.engine.count_tokens``), becau
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -27,7 +26,7 @@ from kaizen_core import (
     KaizenSyncClient,
     PromptEncodeResponse,
 )
-from kaizen_core.engine import count_tokens
+from kaizen_core.engine import count_tokens, loads_exact
 from kaizen_core.env_clients import EnvClients
 from kaizen_core.providers import _compression
 
@@ -120,21 +119,18 @@ async def _run(in_thread: bool, work: Callable[..., Any], *args: Any, **kwargs: 
     return work(*args, **kwargs)
 
 
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not JSON")
-
-
 def _parse_whole_json(text: str) -> Any | None:
     """The JSON object/array that is the whole (stripped) text, else None.
 
-    ``NaN``/``Infinity`` are not JSON (the engine's detection of embedded blocks refuses them
-    too): such a text is left as it is rather than sent on with those numbers turned to null.
+    Read as the engine reads embedded blocks (:func:`kaizen_core.engine.loads_exact`): a text
+    holding NaN/Infinity or a number a float does not hold as written is left as it is rather
+    than sent on with that number changed.
     """
     stripped = text.strip()
     if not stripped or stripped[0] not in _JSON_OPENERS:
         return None
     try:
-        value = json.loads(stripped, parse_constant=_reject_constant)
+        value = loads_exact(stripped)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, (dict, list)) and value else None

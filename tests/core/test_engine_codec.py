@@ -120,6 +120,13 @@ def test_unencodable_values() -> None:
         ("foo[2]extra: a,b", 1, 7, "Expected ':'"),
         ("a: 1\n    b: 2", 2, 5, "Unexpected indentation"),
         ("[2]: 1,2\njunk: 3", 2, 1, "after the root value"),
+        # a document written as JSON that does not parse: JSON's error, not a KTOF reading
+        ('{"rows": [1, 2', 1, 15, "Invalid JSON"),
+        ("[1, 2", 1, 6, "Invalid JSON"),
+        ('\n  {"a": 1,\n "b": 2,}', 3, 9, "Invalid JSON"),
+        ('{"a": 1} {"b": 2}', 1, 10, "extra data"),
+        ('{"a": 1e999}', 1, 1, "out of range"),
+        ("[" * 5000 + "]" * 5000, 1, 1, "nested too deeply"),
     ],
 )
 def test_decode_error_position(text: str, line: int, column: int, fragment: str) -> None:
@@ -155,3 +162,10 @@ def test_inline_json_values_are_read_as_json() -> None:
     assert decode("t[2]: [],x") == {"t": ["[]", "x"]}
     # Not JSON: still the plain string the spec reads.
     assert decode("a: {not json}") == {"a": "{not json}"}
+    # A root array header starts with "[" too: KTOF, not JSON.
+    assert [decode(text) for text in ("[2]: 1,2", "[#2|]: 1|2", "[1]:\n  - 5", "[0]:")] == [
+        [1, 2],
+        [1, 2],
+        [5],
+        [],
+    ]

@@ -160,3 +160,48 @@ def test_rewrites_with_newlines_decode_back_in_auto_format() -> None:
     assert prefix == "See "
     users, shipments = rest.removesuffix("\n; thanks").split("\n and \n")
     assert decode(users) == USERS and decode(shipments) == SHIPMENTS
+
+
+ROWS = '[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Bob"}, {"id": 3, "name": "Cy"}]'
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["1e400", "-1e400", "1e-400", "0.123456789012345678", "12345678901234567.89", "NaN"],
+)
+def test_a_block_with_a_number_the_rewrite_would_change_is_left_whole(number: str) -> None:
+    prompt = f'Readings: {{"reading": {number}, "rows": {ROWS}}} thanks'
+    assert find_json_blocks(prompt) == []
+    assert encode_json_blocks(prompt) == (prompt, [])  # the rows inside stay JSON too
+
+
+@pytest.mark.parametrize("number", ["1.5", "2.25e3", "-0.0", "0.1", "123456789012345678901234"])
+def test_numbers_a_float_or_int_holds_as_written_are_rewritten(number: str) -> None:
+    prompt = f'Readings: {{"reading": {number}, "rows": {ROWS}}}'
+    [(_, _, value)] = find_json_blocks(prompt)
+    assert value["reading"] == json.loads(number)
+    text, [_] = encode_json_blocks(prompt)
+    assert decode(text[len("Readings: ") :]) == value
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "json.loads('{\"users\": %s}')",  # JSON in code, quoted: not a block, nor is its inside
+        'payload={"users": %s}x',  # glued to a word after it
+        "id%s",  # glued to a word before it
+    ],
+)
+def test_nothing_inside_a_json_value_left_alone_is_rewritten(quoted: str) -> None:
+    prompt = "Run this: " + quoted % ROWS
+    assert find_json_blocks(prompt) == []
+    assert encode_json_blocks(prompt) == (prompt, [])
+
+
+def test_loads_exact_refuses_what_json_loads_would_change() -> None:
+    from kaizen_core.engine.prompts import loads_exact
+
+    assert loads_exact('{"a": [1.5, 2, "x"]}') == {"a": [1.5, 2, "x"]}
+    for text in ('{"a": 1e400}', "[0.123456789012345678]", '{"a": NaN}', "[Infinity]"):
+        with pytest.raises(ValueError, match="not"):
+            loads_exact(text)

@@ -134,9 +134,30 @@ def test_stream_error_points_into_the_raw_text() -> None:
     assert caught.value.line >= 2
 
 
-def test_json_too_deep_for_python_is_read_as_ktof_not_a_recursion_error() -> None:
+def test_json_too_deep_for_python_is_a_parse_error_not_a_recursion_error() -> None:
     text = "[" * 100_000 + "]" * 100_000
-    assert KaizenDecode().invoke(text) == text  # a KTOF root primitive, as decode() reads it
+    with pytest.raises(KaizenOutputParserException, match="nested too deeply") as caught:
+        KaizenDecode().invoke(text)
+    assert caught.value.llm_output == text
+
+
+@pytest.mark.parametrize(
+    ("answer", "where"),
+    [
+        ('{"rows": [1, 2', (1, 15)),  # cut off by max_tokens
+        ('[1, 2, {"a": "x', (1, 14)),  # the unterminated string
+        ('Here:\n```json\n{"name": "Ada",\n "age": 36,}\n```', (4, 12)),  # trailing comma
+    ],
+)
+def test_json_that_does_not_parse_is_an_error_at_jsons_position(
+    answer: str, where: tuple[int, int]
+) -> None:
+    # not read as KTOF: that made {"rows": [1, 2 the object {'{"rows"': '[1, 2'}
+    for parse in (KaizenDecode().invoke, lambda text: list(kaizen_decode.transform(iter(text)))):
+        with pytest.raises(KaizenOutputParserException, match="Invalid JSON") as caught:
+            parse(answer)
+        assert (caught.value.line, caught.value.column) == where
+        assert caught.value.llm_output == answer
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,25 @@ def test_error_position_is_in_the_raw_output_not_the_fenced_body() -> None:
     assert error.column == 4
 
 
+@pytest.mark.parametrize(
+    ("output", "where"),
+    [
+        ('{"rows": [1, 2', (1, 15)),  # cut off by max tokens: not read as a KTOF key
+        ('{"a": 1, "b": "x', (1, 15)),
+        ('Answer:\n```json\n{"name": "Ada", "age": 36,}\n```', (3, 27)),  # trailing comma
+    ],
+)
+def test_json_that_does_not_parse_is_an_error_at_jsons_position(
+    output: str, where: tuple[int, int]
+) -> None:
+    parser = KaizenOutputParser()
+    for parse in (parser.parse, lambda text: list(parser.parse_stream(iter(text)))):
+        with pytest.raises(KaizenOutputParserError, match="Invalid JSON") as caught:
+            parse(output)
+        assert (caught.value.line, caught.value.column) == where
+        assert caught.value.text == output
+
+
 def test_format_appends_instructions_and_example() -> None:
     parser = KaizenOutputParser(example=ORDERS)
     prompt = parser.format("List the orders.")

@@ -110,6 +110,17 @@ def test_text_that_is_not_quite_json_keeps_its_meaning(
     assert postprocessor.postprocess_nodes([deep])[0] is deep
 
 
+@pytest.mark.parametrize("number", ["1e400", "0.123456789012345678", "12345678901234567.89"])
+def test_numbers_a_float_would_change_reach_the_model_as_written(
+    postprocessor: KaizenNodePostprocessor, number: str
+) -> None:
+    rows = [{"account": f"ACC-{i}", "balance": 10.5 * i} for i in range(10)]
+    text = json.dumps(rows).replace("52.5", number)
+    for node in (scored(text), scored(f"accounts: {text} end")):
+        [out] = postprocessor.postprocess_nodes([node])
+        assert out.node.get_content() == node.node.get_content()
+
+
 def test_min_savings_ratio_is_the_threshold(savings: KaizenSavingsHandler) -> None:
     text = json.dumps(ROWS)
     before = count_tokens(text, "gpt-4o").tokens

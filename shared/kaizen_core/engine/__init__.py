@@ -13,7 +13,7 @@ Kaizen service's options (``[#N]`` length markers) and the adaptive output of
 
 from .api import decode, encode
 from .errors import KTOFDecodeError, KTOFEncodeError, KTOFOptionError
-from .prompts import encode_json_blocks, encode_prompt, find_json_blocks
+from .prompts import encode_json_blocks, encode_prompt, find_json_blocks, loads_exact
 from .stats import compact_json, stats, token_stats
 from .stream import LineCutter, StreamDecoder
 from .tokens import TokenCount, count_tokens
@@ -32,6 +32,7 @@ __all__ = [
     "encode_json_blocks",
     "encode_prompt",
     "find_json_blocks",
+    "loads_exact",
     "stats",
     "token_stats",
 ]

@@ -47,7 +47,7 @@ from toon_format._text import quote as _quote
 
 from .errors import KTOFDecodeError, KTOFEncodeError, locate_column
 from .fast_toon import plain_json_bytes
-from .parser import KTOFParser, parse_json_token
+from .parser import KTOFParser, json_error, parse_json_token
 
 __all__ = [
     "KTOFEncoder",
@@ -204,18 +204,39 @@ def decode_toon(
     strict: bool,
     parser_factory: Callable[..., KTOFParser] = KTOFParser,
 ) -> Any:
-    """Decode KTOF text (options already checked); errors carry line and column."""
-    head = text.lstrip(" \t\r\n\ufeff")[:1]
+    """Decode KTOF text (options already checked); errors carry line and column.
+
+    A document starting with ``{``, or with ``[`` but no root array header (``[3]``, ``[#3|]``,
+    ``[3:]``), is JSON (KTOF quotes a key or a string starting so): if it does not parse, the
+    error is JSON's.
+    """
+    body = text.strip(_BLANK)
+    head = body[:1]
     if head in ("{", "["):
-        ok, value = parse_json_token(text.strip(" \t\r\n\ufeff"))
+        ok, value = parse_json_token(body)
         if ok:
             return value
+        if head == "{" or not _ROOT_HEADER.match(body):
+            raise _json_error(text, body)
     try:
         lines = _td._split_lines(text, indent, strict)
         parser = parser_factory(lines, strict, None, None, None, None)
         try:
-            return parser.document()
+            value = parser.document()
         except RecursionError:
             raise ToonDecodeError("Document is nested too deeply to decode") from None
     except ToonDecodeError as exc:
         raise raise_decode_error(exc, text) from None
+    return value
+
+
+_BLANK = " \t\r\n\ufeff"
+_ROOT_HEADER = re.compile(r"\[#?[0-9]+[\]:|\t]")
+
+
+def _json_error(text: str, body: str) -> KTOFDecodeError:
+    """Why ``body`` (``text`` without its outer blanks) is not JSON, placed in ``text``."""
+    msg, offset = json_error(body)
+    position = len(text) - len(text.lstrip(_BLANK)) + offset
+    line_start = text.rfind("\n", 0, position) + 1
+    return KTOFDecodeError(msg, text.count("\n", 0, position) + 1, position - line_start + 1, text)

@@ -21,6 +21,7 @@ from .tables import Column, is_extended, leaf_count, split_cells
 __all__ = [
     "KTOFParser",
     "find_unquoted",
+    "json_error",
     "parse_json_token",
     "parse_json_value",
     "quoted_end",
@@ -53,6 +54,19 @@ def parse_json_value(token: str) -> tuple[bool, Any]:
     except (ValueError, RecursionError):
         return False, None
     return (True, value) if end == len(token) else (False, None)
+
+
+def json_error(token: str) -> tuple[str, int]:
+    """Why ``token`` is not exactly one JSON value, and the 0-based offset where it shows."""
+    try:
+        _, end = _JSON.raw_decode(token)
+    except json.JSONDecodeError as exc:
+        return f"Invalid JSON: {exc.msg}", exc.pos
+    except RecursionError:
+        return "JSON document is nested too deeply to decode", 0
+    except ValueError as exc:  # a number beyond the float range, NaN or Infinity
+        return f"Invalid JSON: {exc}", 0
+    return "Invalid JSON: extra data after the document", len(token) - len(token[end:].lstrip())
 
 
 def parse_json_token(token: str) -> tuple[bool, Any]:

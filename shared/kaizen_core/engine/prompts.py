@@ -4,10 +4,15 @@ Detection rules for JSON embedded in a string (``find_json_blocks``):
 
 * a block starts at ``{`` or ``[`` that stands at the start of the text or after
   whitespace or one of ``: = ( , ; > ` "`` and parses as a JSON object or array
-  (``json.JSONDecoder.raw_decode``; NaN/Infinity are not JSON here);
+  (``json.JSONDecoder.raw_decode``);
 * it must end at the end of the text, or before whitespace or one of
   ``. , ; : ) ] } ! ? < ` "``;
-* empty ``{}`` / ``[]`` are left alone; after a block the scan resumes past its end.
+* its numbers must be ones the rewrite writes as they are: NaN/Infinity (not JSON), numbers
+  beyond the float range and decimals with more digits than a float keeps leave the block
+  as written (:func:`loads_exact`);
+* empty ``{}`` / ``[]`` are left alone; after any JSON value, a block or one of the above
+  left alone (say, JSON quoted in code), the scan resumes past its end, so no part of it is
+  rewritten on its own.
 
 ``encode_json_blocks`` re-encodes each block with the given encode options and
 keeps the rewrite only when it is shorter than the original block text. A rewrite that
@@ -21,23 +26,47 @@ lengths describe the block and its KTOF, without these newlines.
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal
 from typing import Any
 
 from .api import encode
 from .errors import KTOFEncodeError
 
-__all__ = ["JsonBlock", "encode_json_blocks", "encode_prompt", "find_json_blocks"]
+__all__ = ["JsonBlock", "encode_json_blocks", "encode_prompt", "find_json_blocks", "loads_exact"]
 
 _BEFORE = frozenset(' \t\r\n:=(,;>`"')
 _AFTER = frozenset(' \t\r\n.,;:)]}!?<`"')
 _PREVIEW = 80
 
 
+class _Inexact(ValueError):
+    """A number that re-encoding would change (the JSON around it is otherwise fine)."""
+
+
+def _exact_float(token: str) -> float:
+    value = float(token)
+    if len(token) < 16 and "e" not in token and "E" not in token:
+        return value  # 15 significant digits or fewer: a float holds them exactly
+    if math.isinf(value) or Decimal(token) != Decimal(repr(value)):
+        raise _Inexact(f"{token} is not a number a float holds as written")
+    return value
+
+
 def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not JSON")
+    raise _Inexact(f"{token} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_constant=_reject_constant)
+_ANY_NUMBER = json.JSONDecoder()
+
+
+def loads_exact(text: str) -> Any:
+    """``json.loads``, refusing (``ValueError``) NaN/Infinity and numbers a float does not hold
+    as written (beyond its range, or more digits than it keeps): encoded again, they would
+    reach the model changed (``1e400`` as null, ``0.123456789012345678`` rounded)."""
+    return _DECODER.decode(text)
+
 
 JsonBlock = tuple[int, int, Any]
 """``(start_offset, end_offset, value)`` of one embedded JSON block."""
@@ -55,18 +84,20 @@ def find_json_blocks(text: str) -> list[JsonBlock]:
             break
         start = brace if bracket < 0 or (0 <= brace < bracket) else bracket
         i = start + 1
-        if start > 0 and text[start - 1] not in _BEFORE:
-            continue
+        exact = True
         try:
             value, end = _DECODER.raw_decode(text, start)
+        except _Inexact:
+            exact = False
+            value, end = _ANY_NUMBER.raw_decode(text, start)
         except (ValueError, RecursionError):
             continue
-        if end < n and text[end] not in _AFTER:
+        i = end
+        if not exact or not value:
             continue
-        if not value:
+        if (start > 0 and text[start - 1] not in _BEFORE) or (end < n and text[end] not in _AFTER):
             continue
         blocks.append((start, end, value))
-        i = end
     return blocks
 
 
