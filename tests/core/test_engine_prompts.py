@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from kaizen_core.engine import (
@@ -71,9 +72,10 @@ def test_encode_options_reach_the_blocks() -> None:
 
 
 def test_json_block_detection_rules() -> None:
-    text = 'a {"x": 1} b [1, 2] c{"no": 1} [not json] {} x=[{"k": "v"}].'
+    text = 'a {"x": 1} b [1, 2] c{"no": 1} [not json] {} x=[{"k": "v"}].\n{"y": 2}'
     spans = [(s, e) for s, e, _ in find_json_blocks(text)]
-    assert [text[s:e] for s, e in spans] == ['{"x": 1}', "[1, 2]", '[{"k": "v"}]']
+    # {"x": 1} is an object without arrays in the middle of a line of prose: it stays
+    assert [text[s:e] for s, e in spans] == ["[1, 2]", '[{"k": "v"}]', '{"y": 2}']
 
 
 def test_blocks_that_would_grow_are_left_alone() -> None:
@@ -205,3 +207,55 @@ def test_loads_exact_refuses_what_json_loads_would_change() -> None:
     for text in ('{"a": 1e400}', "[0.123456789012345678]", '{"a": NaN}', "[Infinity]"):
         with pytest.raises(ValueError, match="not"):
             loads_exact(text)
+
+
+TOOL_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "title": "City"}, "days": {"type": "integer"}},
+    "required": ["city", "days"],
+}
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        # a few-shot example in a fence labelled json
+        "Answer like this:\n```json\n" + json.dumps(USERS, indent=2) + "\n```\nNow you.",
+        "Answer like this:\n~~~JSON\n" + json.dumps(USERS) + "\n~~~",
+        # a JSON Schema, alone, as a tool's parameters, in a list of tools
+        "Tool Args: " + json.dumps(TOOL_SCHEMA),
+        "Tools: "
+        + json.dumps(
+            [
+                {"type": "function", "function": {"name": f"t{i}", "parameters": TOOL_SCHEMA}}
+                for i in range(3)
+            ]
+        ),
+        'Schema: {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "string"}',
+        # a format example in the middle of a sentence
+        'Give the kwargs as JSON (e.g. {"input": "hello world", "num_beams": 5}) each time.',
+    ],
+)
+def test_json_that_tells_the_model_what_to_write_stays_json(instruction: str) -> None:
+    assert find_json_blocks(instruction) == []
+    assert encode_json_blocks(instruction) == (instruction, [])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # "properties" holding values, not field schemas (GeoJSON)
+        {"type": "Feature", "properties": {"name": "Park", "area": 12}, "id": 1},
+        {"type": "object", "properties": {"rooms": 3, "city": "Oslo"}},
+        USERS,
+    ],
+)
+def test_data_is_still_rewritten(data: dict[str, Any]) -> None:
+    [(_, _, value)] = find_json_blocks(f"Data:\n{json.dumps(data)}")
+    assert value == data
+    [(_, _, value)] = find_json_blocks(f"Data: {json.dumps(USERS)} ok")  # holds an array
+    assert value == USERS
+    fenced = f"```\n{json.dumps(USERS)}\n```"  # a fence without the json label
+    assert len(find_json_blocks(fenced)) == 1
+    after_fence = "```json\n[1]\n```\n" + json.dumps(USERS)
+    assert [value for _, _, value in find_json_blocks(after_fence)] == [USERS]

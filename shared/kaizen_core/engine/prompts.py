@@ -10,6 +10,11 @@ Detection rules for JSON embedded in a string (``find_json_blocks``):
 * its numbers must be ones the rewrite writes as they are: NaN/Infinity (not JSON), numbers
   beyond the float range and decimals with more digits than a float keeps leave the block
   as written (:func:`loads_exact`);
+* JSON that tells the model what to write stays JSON: what a code fence labelled ``json``
+  holds (the writer asked for JSON there, as in few-shot examples), a JSON Schema or a value
+  holding one near its top (tool parameters, output schemas), and an object written on one
+  line in the middle of a line of prose that holds no array (a format example such as
+  ``(e.g. {"input": "hello"})``, or a value too small to pay for lines of its own);
 * empty ``{}`` / ``[]`` are left alone; after any JSON value, a block or one of the above
   left alone (say, JSON quoted in code), the scan resumes past its end, so no part of it is
   rewritten on its own.
@@ -27,7 +32,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from .api import encode
@@ -71,11 +78,69 @@ def loads_exact(text: str) -> Any:
 JsonBlock = tuple[int, int, Any]
 """``(start_offset, end_offset, value)`` of one embedded JSON block."""
 
+_JSON_FENCE = re.compile(
+    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*json[ \t]*\n.*?^[ \t]*(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL | re.IGNORECASE,
+)
+_SCHEMA_WORDS = frozenset(
+    {"type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const", "items", "properties", "format"}
+)
+_SCHEMA_DEPTH = 4
+_SCHEMA_VALUES = 8  # of each object, looked into for a schema (a tool's parameters are third)
+
+
+def _is_schema(value: dict[str, Any]) -> bool:
+    if "$schema" in value:
+        return True
+    fields = value.get("properties")
+    return (
+        isinstance(fields, dict)
+        and bool(fields)
+        and value.get("type", "object") == "object"
+        and all(
+            isinstance(field, dict) and not _SCHEMA_WORDS.isdisjoint(field)
+            for field in fields.values()
+        )
+    )
+
+
+def _holds_schema(value: Any, depth: int = _SCHEMA_DEPTH) -> bool:
+    """A JSON Schema within ``depth`` levels (of a list, its first item only)."""
+    if isinstance(value, dict):
+        if _is_schema(value):
+            return True
+        return depth > 0 and any(
+            _holds_schema(item, depth - 1) for item in islice(value.values(), _SCHEMA_VALUES)
+        )
+    if isinstance(value, list) and value:
+        return depth > 0 and _holds_schema(value[0], depth - 1)
+    return False
+
+
+def _inline_object(text: str, start: int, end: int, value: Any) -> bool:
+    """An object without arrays written on one line, with prose before and after it there."""
+    if not isinstance(value, dict) or any(isinstance(item, list) for item in value.values()):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return (
+        "\n" not in text[start:end]
+        and bool(text[line_start:start].strip())
+        and bool(text[end : len(text) if line_end < 0 else line_end].strip())
+    )
+
+
+def _json_fences(text: str) -> list[tuple[int, int]]:
+    if "```" not in text and "~~~" not in text:
+        return []
+    return [match.span() for match in _JSON_FENCE.finditer(text)]
+
 
 def find_json_blocks(text: str) -> list[JsonBlock]:
     """Find the JSON objects/arrays embedded in ``text`` (rules in the module docstring)."""
     blocks: list[JsonBlock] = []
     n = len(text)
+    fences = _json_fences(text)
     i = 0
     while i < n:
         brace = text.find("{", i)
@@ -83,6 +148,11 @@ def find_json_blocks(text: str) -> list[JsonBlock]:
         if brace < 0 and bracket < 0:
             break
         start = brace if bracket < 0 or (0 <= brace < bracket) else bracket
+        while fences and fences[0][1] <= start:
+            fences.pop(0)
+        if fences and fences[0][0] <= start:
+            i = fences.pop(0)[1]
+            continue
         i = start + 1
         exact = True
         try:
@@ -96,6 +166,8 @@ def find_json_blocks(text: str) -> list[JsonBlock]:
         if not exact or not value:
             continue
         if (start > 0 and text[start - 1] not in _BEFORE) or (end < n and text[end] not in _AFTER):
+            continue
+        if _holds_schema(value) or _inline_object(text, start, end, value):
             continue
         blocks.append((start, end, value))
     return blocks
