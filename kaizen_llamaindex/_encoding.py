@@ -192,6 +192,15 @@ class KaizenTextEncoder:
         self.min_savings_ratio = min_savings_ratio
         self.fail_open = fail_open
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> KaizenTextEncoder:
+        """The same settings and the user's clients (shared: they hold connections); clients
+        it builds are its own, built on first use."""
+        copied = KaizenTextEncoder.__new__(KaizenTextEncoder)
+        copied.__dict__.update(self.__dict__)
+        copied._built_clients = None
+        copied._lock = threading.Lock()
+        return copied
+
     # -- clients -------------------------------------------------------------------------
 
     @property

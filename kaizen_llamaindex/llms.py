@@ -110,6 +110,13 @@ class KaizenLLM(EncodingComponent, LLM):
         super().__init__(llm=llm, **kwargs)  # type: ignore[call-arg]
         self._make_encoder(client, async_client)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "callback_manager" and "llm" in self.__dict__:
+            # The inner LLM's decorated methods fire the LLM events: they must reach the
+            # manager LlamaIndex gives the wrapper later (Settings, a query engine).
+            self.llm.callback_manager = value
+
     @classmethod
     def class_name(cls) -> str:
         """Class name."""

@@ -23,6 +23,7 @@ from llama_index.llms.openai import OpenAI
 from kaizen_llamaindex import (
     KaizenFunctionCallingLLM,
     KaizenLLM,
+    KaizenNodePostprocessor,
     KaizenSavingsHandler,
 )
 from tests.standins.openai_server import OpenAIStandIn
@@ -83,6 +84,46 @@ def test_wrapper_takes_over_the_inner_llms_prompt_settings() -> None:
     assert_ktof(inner.prompts[-1])
     with pytest.raises(TypeError):
         KaizenLLM(llm="gpt-4o")  # type: ignore[arg-type]
+
+
+def test_a_callback_manager_given_later_counts_the_inner_llms_calls() -> None:
+    # LlamaIndex hands the LLM its manager after construction (Settings, query engines); the
+    # inner LLM, whose methods fire the LLM events, must use that one
+    from llama_index.core import Settings, VectorStoreIndex
+    from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
+    from llama_index.core.embeddings import MockEmbedding
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.schema import Document
+
+    index = VectorStoreIndex.from_documents(
+        [Document(text=json.dumps(ROWS))], embed_model=MockEmbedding(embed_dim=8)
+    )
+    prompts, before = [], Settings._callback_manager
+    try:
+        for llm in (MockLLM(max_tokens=5), KaizenLLM(llm=MockLLM(max_tokens=5))):
+            counter = TokenCountingHandler()
+            Settings.callback_manager = CallbackManager([counter])
+            index.as_query_engine(llm=llm).query("Which cities had rain?")
+            assert len(counter.llm_token_counts) == 1
+            prompts.append(counter.prompt_llm_token_count)
+    finally:
+        Settings._callback_manager = before
+    assert 0 < prompts[1] < prompts[0]  # counted, and fewer once wrapped
+
+
+def test_deepcopy_gives_a_working_wrapper_sharing_the_users_client() -> None:
+    import copy
+
+    from kaizen_core import KaizenSyncClient
+
+    given = KaizenSyncClient(mode="embedded")
+    for original in (KaizenLLM(llm=RecordingLLM(), client=given), KaizenLLM(llm=RecordingLLM())):
+        copied = copy.deepcopy(original)
+        copied.complete(json.dumps(ROWS))
+        assert_ktof(copied.llm.prompts[-1])  # type: ignore[attr-defined]
+    assert copy.deepcopy(KaizenLLM(llm=RecordingLLM(), client=given))._encoder.sync_client is given
+    assert copy.deepcopy(KaizenNodePostprocessor(client=given))._encoder.sync_client is given
+    given.close()
 
 
 def test_prompt_without_json_is_sent_unchanged(savings: KaizenSavingsHandler) -> None:
