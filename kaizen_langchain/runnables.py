@@ -19,15 +19,21 @@ from .callbacks import ENCODE_EVENT, aemit, emit, encode_event_data
 __all__ = ["KaizenEncode", "kaizen_encode"]
 
 
+# The roles of OpenAI-style message dicts that chat models accept (convert_to_messages).
+_ROLES = frozenset({"system", "developer", "user", "human", "assistant", "ai", "tool", "function"})
+
+
 def _is_message_like(item: Any) -> bool:
-    """A message, or a ``(role, content)`` pair as chat models accept (never JSON data:
-    a JSON value holds no tuples)."""
-    return isinstance(item, BaseMessage) or (
-        isinstance(item, tuple)
-        and len(item) == 2
-        and isinstance(item[0], str)
-        and isinstance(item[1], (str, list))
-    )
+    """A message, a ``(role, content)`` pair, or an OpenAI-style ``{"role", "content"}`` dict
+    with a chat role, as chat models accept them."""
+    if isinstance(item, BaseMessage):
+        return True
+    if isinstance(item, tuple):  # never JSON data: a JSON value holds no tuples
+        return len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], (str, list))
+    if not isinstance(item, dict) or item.get("role") not in _ROLES:
+        return False
+    content = item.get("content")
+    return isinstance(content, (str, list)) or (content is None and "tool_calls" in item)
 
 
 def _is_message_list(value: Any) -> bool:
@@ -40,8 +46,9 @@ class KaizenEncode(CodecSettings, RunnableSerializable[Any, Any]):
     Input -> output:
     - ``dict`` / non-message ``list`` (any JSON value) -> the KTOF string;
     - ``str`` -> the same text with embedded JSON objects/arrays rewritten;
-    - ``PromptValue``, a list of messages (``("human", "...")`` pairs too, read as
-      messages) or one message -> the same messages (system, human, AI and tool) with the
+    - ``PromptValue``, a list of messages (``("human", "...")`` pairs and OpenAI-style
+      ``{"role": "user", "content": "..."}`` dicts too, read as messages, as chat models
+      read them) or one message -> the same messages (system, human, AI and tool) with the
       JSON in their text encoded; roles, ids, ``tool_calls`` and ``additional_kwargs``
       untouched. One message comes back as one message, or as a list when ``add_hint``
       put a system message before it.

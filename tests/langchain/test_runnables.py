@@ -122,6 +122,24 @@ def test_role_content_pairs_are_read_as_messages_not_as_data() -> None:
     assert isinstance(data, str) and engine.decode(data) == [["human", "hi"]]
 
 
+def test_openai_style_message_dicts_are_read_as_messages() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "rows", "arguments": "{}"}}
+    dicts = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": f"Rows: {json.dumps(ROWS)}"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "content": json.dumps(ROWS), "tool_call_id": "c1"},
+    ]
+    out = kaizen_encode.invoke(dicts)
+    assert [type(m) for m in out] == [SystemMessage, HumanMessage, AIMessage, ToolMessage]
+    assert out[0].content == "Be brief." and "{id,name,active}" in out[1].content
+    assert out[2].tool_calls[0]["id"] == "c1" and out[3].tool_call_id == "c1"
+    assert engine.decode(out[3].content) == ROWS
+    # other dicts, unknown roles among them, stay data
+    for data in ([{"role": "admin", "content": "x"}], [{"role": "user", "text": "x"}], ROWS):
+        assert engine.decode(kaizen_encode.invoke(data)) == data
+
+
 def test_hint_for_one_message_is_not_dropped() -> None:
     out = KaizenEncode(add_hint=True).invoke(HumanMessage(f"Rows: {json.dumps(ROWS)}"))
     assert [m.type for m in out] == ["system", "human"] and out[0].content == KTOF_HINT
