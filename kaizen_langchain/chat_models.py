@@ -129,6 +129,44 @@ def _with_handler(config: RunnableConfig | None, handler: BaseCallbackHandler) -
     return {**config, "callbacks": updated}
 
 
+def _is_text(block: Any) -> bool:
+    """A piece of an answer's text in list content: a string, or a ``text`` block."""
+    return isinstance(block, str) or (
+        isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    )
+
+
+def _text_of(block: str | dict[str, Any]) -> str:
+    return block if isinstance(block, str) else block["text"]
+
+
+def _with_text(block: str | dict[str, Any], text: str) -> str | dict[str, Any]:
+    return text if isinstance(block, str) else {**block, "text": text}
+
+
+def _answer_text(content: str | list[Any]) -> str:
+    """The text of an answer: its content, or the text blocks of list content, joined."""
+    if isinstance(content, str):
+        return content
+    return "".join(_text_of(block) for block in content if _is_text(block))
+
+
+def _with_answer(content: str | list[Any], text: str) -> str | list[Any]:
+    """``content`` with its text replaced by ``text`` (list content: in its first text block,
+    the other text blocks dropped, every other block kept where it was)."""
+    if isinstance(content, str):
+        return text
+    replaced: list[Any] = []
+    for block in content:
+        if not _is_text(block):
+            replaced.append(block)
+        elif not any(_is_text(kept) for kept in replaced):
+            replaced.append(_with_text(block, text))
+    return replaced
+
+
 class _AnswerStream:
     """Marks the first chunk with the savings; with ``answer``, shows its text as it decodes.
 
@@ -141,23 +179,44 @@ class _AnswerStream:
         self.savings = savings
         self.answer = answer
         self.first = True
+        # where the answer's text streams when it comes in text blocks (list content)
+        self.text_block: dict[str, Any] | None = None
 
     def process(self, chunk: ChatGenerationChunk) -> list[ChatGenerationChunk]:
         message = chunk.message
         if self.first:
             message.response_metadata = {**message.response_metadata, "kaizen": self.savings}
             self.first = False
-        if self.answer is None or not isinstance(message.content, str):
+        if self.answer is None:
             return [chunk]
-        message.content = self.answer.feed(message.content)
+        if isinstance(message.content, str):
+            message.content = self.answer.feed(message.content)
+        else:
+            message.content = [self._fed(block) for block in message.content]
         if getattr(message, "chunk_position", None) == "last":
             self._release(message)
         return [chunk]
 
+    def _fed(self, block: Any) -> Any:
+        if not _is_text(block):
+            return block
+        assert self.answer is not None
+        if isinstance(block, dict):
+            self.text_block = {key: block[key] for key in ("type", "index") if key in block}
+        return _with_text(block, self.answer.feed(_text_of(block)))
+
     def _release(self, message: BaseMessage) -> None:
         assert self.answer is not None
         rest, kaizen = self.answer.finish()
-        message.content = f"{message.content}{rest}"
+        if not rest:
+            pass
+        elif self.text_block is not None:  # in a block the others merge into
+            blocks = message.content if isinstance(message.content, list) else []
+            message.content = [*blocks, {**self.text_block, "text": rest}]
+        elif isinstance(message.content, list):
+            message.content = [*message.content, rest]
+        else:
+            message.content = f"{message.content}{rest}"
         if kaizen:  # merged into the savings when this chunk carries them too
             metadata = message.response_metadata
             message.response_metadata = {
@@ -320,10 +379,11 @@ class ChatKaizen(BaseChatModel):
         for generation in result.generations:
             message = generation.message
             kaizen = dict(savings)
-            if self.decode_answers and isinstance(message.content, str):
-                decoded = self._decoded_text(message.content, self._codec(kwargs))
+            if self.decode_answers:
+                text = _answer_text(message.content)
+                decoded = self._decoded_text(text, self._codec(kwargs)) if text else None
                 if decoded is not None:
-                    message.content = decoded
+                    message.content = _with_answer(message.content, decoded)
                     kaizen["decoded_answer"] = True
             message.response_metadata = {**message.response_metadata, "kaizen": kaizen}
         return result

@@ -6,6 +6,7 @@ import json
 import threading
 from typing import Any
 
+import pytest
 from kaizen_core import KaizenSyncClient, engine
 from langchain_core.callbacks import BaseCallbackHandler, get_usage_metadata_callback
 from langchain_core.language_models import BaseChatModel
@@ -16,7 +17,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
@@ -361,3 +362,54 @@ def test_a_streamed_prose_answer_passes_through_chunk_by_chunk() -> None:
     inner = [text[i : i + 12] for i in range(0, len(text), 12)]
     first_line = next(i for i, piece in enumerate(inner) if "\n" in piece)
     assert shown == ["".join(inner[: first_line + 1]), *inner[first_line + 1 :]]
+
+
+# -- decode_answers with list content (content blocks) ------------------------------------------
+
+TOOL_USE = {"type": "tool_use", "id": "t1", "name": "rows", "input": {}, "index": 1}
+
+
+class _BlockModel(BaseChatModel):
+    """Answers in content blocks, as ChatAnthropic does with tools bound (and the Responses
+    API): text blocks at index 0, a tool-use block after them, streamed in ``pieces``."""
+
+    answer: str
+    pieces: int = 3
+
+    @property
+    def _llm_type(self) -> str:
+        return "blocks"
+
+    def _generate(self, messages: Any, stop: Any = None, **kwargs: Any) -> ChatResult:
+        content = [{"type": "text", "text": self.answer}, {**TOOL_USE}]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=content))])
+
+    def _stream(self, messages: Any, stop: Any = None, **kwargs: Any) -> Any:
+        size = -(-len(self.answer) // self.pieces)
+        for start in range(0, len(self.answer), size):
+            block = {"type": "text", "text": self.answer[start : start + size], "index": 0}
+            yield ChatGenerationChunk(message=AIMessageChunk(content=[block]))
+        yield ChatGenerationChunk(message=AIMessageChunk(content=[{**TOOL_USE}]))
+        yield ChatGenerationChunk(message=AIMessageChunk(content=[], chunk_position="last"))
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 5, 40])
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (engine.encode({"rows": ROWS[:4]}), json.dumps({"rows": ROWS[:4]}, separators=(",", ":"))),
+        ("It is warm in city3.", "It is warm in city3."),
+    ],
+)
+def test_decode_answers_reads_text_blocks_and_keeps_the_other_blocks(
+    answer: str, expected: str, pieces: int
+) -> None:
+    llm = ChatKaizen(llm=_BlockModel(answer=answer, pieces=pieces), decode_answers=True)
+    whole = llm.invoke("rows?")
+    streamed = _joined(list(llm.stream("rows?")))
+    for message in (whole, streamed):
+        texts = [b["text"] for b in message.content if isinstance(b, dict) and b["type"] == "text"]
+        assert texts == [expected] and message.text == expected
+        assert [b["id"] for b in message.content if b["type"] == "tool_use"] == ["t1"]
+    decoded = answer != expected
+    assert bool(whole.response_metadata["kaizen"].get("decoded_answer")) is decoded
