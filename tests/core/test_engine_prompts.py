@@ -186,6 +186,22 @@ def test_numbers_a_float_or_int_holds_as_written_are_rewritten(number: str) -> N
     assert decode(text[len("Readings: ") :]) == value
 
 
+def test_nothing_inside_json_that_does_not_parse_is_rewritten() -> None:
+    trailing_comma = f'{{"users": {ROWS}, "total": 3,}}'
+    cut_off = f'{{"users": {ROWS}, "next_page": "ab'  # a tool result cut at a size limit
+    for broken in (trailing_comma, cut_off):
+        prompt = f"Tool said:\n{broken}"
+        assert find_json_blocks(prompt) == []
+        assert encode_json_blocks(prompt) == (prompt, [])
+    # past the broken value's closing bracket, the scan goes on
+    [(_, _, value)] = find_json_blocks(f"{trailing_comma}\nand {ROWS}")
+    assert value == json.loads(ROWS)
+    # an opener that does not start like JSON is prose: what follows is still found
+    for prose in ("See [sic and {x} then ", "Pick [a or b "):
+        [(_, _, value)] = find_json_blocks(prose + ROWS)
+        assert value == json.loads(ROWS)
+
+
 @pytest.mark.parametrize(
     "quoted",
     [

@@ -17,7 +17,10 @@ Detection rules for JSON embedded in a string (``find_json_blocks``):
   ``(e.g. {"input": "hello"})``, or a value too small to pay for lines of its own);
 * empty ``{}`` / ``[]`` are left alone; after any JSON value, a block or one of the above
   left alone (say, JSON quoted in code), the scan resumes past its end, so no part of it is
-  rewritten on its own.
+  rewritten on its own. So it does past what starts like JSON (``{"``, ``[{``, ``[1`` ...)
+  but does not parse, a trailing comma, a comment: past its closing bracket, or to the end
+  of the text when it has none (a tool result cut off at a size limit): rewriting the arrays
+  inside would leave text that is neither JSON nor KTOF.
 
 ``encode_json_blocks`` re-encodes each block with the given encode options and
 keeps the rewrite only when it is shorter than the original block text. A rewrite that
@@ -130,6 +133,28 @@ def _inline_object(text: str, start: int, end: int, value: Any) -> bool:
     )
 
 
+# After an opener, what makes it look like the start of a JSON value.
+_JSON_START = re.compile(r'[{\[][ \t\r\n]*(?:"|[{\[\]}0-9-]|true\b|false\b|null\b)')
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _end_of_unparsed(text: str, start: int) -> int:
+    """Where the JSON-like value starting at ``start`` that does not parse ends: past its
+    closing bracket, else the end of ``text``; ``start + 1`` if it does not look like JSON."""
+    if not _JSON_START.match(text, start):
+        return start + 1
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text, start):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+        elif token in "]}":
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    return len(text)
+
+
 def _json_fences(text: str) -> list[tuple[int, int]]:
     if "```" not in text and "~~~" not in text:
         return []
@@ -160,7 +185,10 @@ def find_json_blocks(text: str) -> list[JsonBlock]:
         except _Inexact:
             exact = False
             value, end = _ANY_NUMBER.raw_decode(text, start)
-        except (ValueError, RecursionError):
+        except ValueError:
+            i = _end_of_unparsed(text, start)
+            continue
+        except RecursionError:
             continue
         i = end
         if not exact or not value:
