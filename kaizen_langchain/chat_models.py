@@ -159,11 +159,13 @@ def _with_answer(content: str | list[Any], text: str) -> str | list[Any]:
     if isinstance(content, str):
         return text
     replaced: list[Any] = []
+    placed = False
     for block in content:
         if not _is_text(block):
             replaced.append(block)
-        elif not any(_is_text(kept) for kept in replaced):
+        elif not placed:
             replaced.append(_with_text(block, text))
+            placed = True
     return replaced
 
 
