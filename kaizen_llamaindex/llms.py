@@ -25,9 +25,10 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     TextBlock,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SerializeAsAny
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SerializeAsAny
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import LLM, ToolSelection
+from llama_index.core.prompts import BasePromptTemplate, ChatPromptTemplate
 
 from kaizen_llamaindex._encoding import (
     AnyKaizenClient,
@@ -180,6 +181,82 @@ class KaizenLLM(EncodingComponent, LLM):
         """Async-stream a chat from the inner LLM, JSON in ``messages`` rewritten to KTOF."""
         return await self.llm.astream_chat(await self._arewrite_messages(messages), **kwargs)
 
+    # -- structured prediction ---------------------------------------------------------
+    # An inner LLM with its own structured prediction (OpenAI: a strict JSON schema as
+    # response_format) keeps it: it gets the prompt formatted and rewritten, as a template with
+    # nothing left to fill; otherwise LLM's generic one runs through this wrapper.
+
+    def _own(self, method: str) -> bool:
+        own = getattr(type(self.llm), method)
+        return own is not getattr(LLM, method) and own is not getattr(FunctionCallingLLM, method)
+
+    def _filled(
+        self, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    ) -> ChatPromptTemplate:
+        return _as_template(
+            self._rewrite_messages(prompt.format_messages(llm=self.llm, **prompt_args))
+        )
+
+    async def _afilled(
+        self, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    ) -> ChatPromptTemplate:
+        messages = prompt.format_messages(llm=self.llm, **prompt_args)
+        return _as_template(await self._arewrite_messages(messages))
+
+    def structured_predict(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """The inner LLM's structured prediction where it has its own, else LLM's."""
+        if not self._own("structured_predict"):
+            return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
+        filled = self._filled(prompt, prompt_args)
+        return self.llm.structured_predict(output_cls, filled, llm_kwargs)
+
+    async def astructured_predict(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """Async :meth:`structured_predict`."""
+        if not self._own("astructured_predict"):
+            return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
+        filled = await self._afilled(prompt, prompt_args)
+        return await self.llm.astructured_predict(output_cls, filled, llm_kwargs)
+
+    def stream_structured_predict(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """Streaming :meth:`structured_predict`."""
+        if not self._own("stream_structured_predict"):
+            return super().stream_structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
+        filled = self._filled(prompt, prompt_args)
+        return self.llm.stream_structured_predict(output_cls, filled, llm_kwargs)
+
+    async def astream_structured_predict(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """Async streaming :meth:`structured_predict`."""
+        if not self._own("astream_structured_predict"):
+            return await super().astream_structured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        filled = await self._afilled(prompt, prompt_args)
+        return await self.llm.astream_structured_predict(output_cls, filled, llm_kwargs)
+
     # -- completion ----------------------------------------------------------------------
 
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -277,3 +354,9 @@ def _with_texts(message: ChatMessage, texts: list[str]) -> ChatMessage:
         for block in message.blocks
     ]
     return message.model_copy(update={"blocks": blocks})
+
+
+def _as_template(messages: list[ChatMessage]) -> ChatPromptTemplate:
+    """``messages`` as a chat template that formats back to them: formatted with no values,
+    LlamaIndex leaves every ``{...}`` as it is (its formatter skips unknown names)."""
+    return ChatPromptTemplate(message_templates=messages)

@@ -19,6 +19,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import FunctionTool
 from llama_index.llms.openai import OpenAI
+from pydantic import BaseModel
 
 from kaizen_llamaindex import (
     KaizenFunctionCallingLLM,
@@ -233,6 +234,43 @@ def test_fewer_prompt_tokens_than_the_unwrapped_llm(openai_standin: OpenAIStandI
     plain_body, kaizen_body = openai_standin.chat_requests
     assert json.loads(sent_user_text(plain_body).split("rain? ", 1)[1]) == ROWS
     assert decode(sent_user_text(kaizen_body).split("rain? ", 1)[1]) == ROWS
+
+
+class Warmest(BaseModel):
+    city: str
+    temp_c: int
+
+
+STRUCTURED_PROMPT = "Weather rows: {rows}\nWhich city is warmest? Keep {unfilled} and {a,b}."
+
+
+async def test_structured_predict_keeps_the_inner_llms_own_way(
+    openai_standin: OpenAIStandIn,
+) -> None:
+    """OpenAI's structured prediction sends a strict JSON schema as ``response_format``; the
+    wrapper keeps it (before, LLM's generic one forced a tool call) and sends the rows as KTOF."""
+    from llama_index.core.prompts import PromptTemplate
+
+    prompt, rows = PromptTemplate(STRUCTURED_PROMPT), json.dumps(ROWS)
+    inner = openai_llm(openai_standin.base_url)
+    expected = inner.structured_predict(Warmest, prompt, rows=rows)
+    wrapped = KaizenLLM(llm=inner)
+    answers = [
+        wrapped.structured_predict(Warmest, prompt, rows=rows),
+        await wrapped.astructured_predict(Warmest, prompt, rows=rows),
+        list(wrapped.stream_structured_predict(Warmest, prompt, rows=rows))[-1],
+        [p async for p in await wrapped.astream_structured_predict(Warmest, prompt, rows=rows)][-1],
+    ]
+    assert isinstance(expected, Warmest) and all(isinstance(a, Warmest) for a in answers)
+    plain, *kaizen = openai_standin.chat_requests
+    assert len(kaizen) == 4
+    for body in kaizen:
+        assert body["response_format"]["type"] == "json_schema" and "tools" not in body
+        assert body["response_format"] == plain["response_format"]
+        text = sent_user_text(body)
+        assert text.endswith("Which city is warmest? Keep {unfilled} and {a,b}.")
+        assert_ktof(text)
+    assert json.loads(sent_user_text(plain).split("rows: ", 1)[1].split("\n")[0]) == ROWS
 
 
 async def test_function_agent_tool_round_sends_the_tool_result_as_ktof(
