@@ -475,6 +475,17 @@ class ChatKaizen(BaseChatModel):
             return
         emit(ENCODE_EVENT, savings, run_manager)
 
+    def _taps_streams(self, config: RunnableConfig | None) -> bool:
+        """Whether a handler of this call taps streamed output (as ``BaseChatModel`` decides
+        to stream an ``invoke``: by the ``tap_output_iter`` of its streaming handlers)."""
+        handlers: list[Any] = []
+        for callbacks in (ensure_config(config).get("callbacks"), self.callbacks):
+            if isinstance(callbacks, BaseCallbackManager):
+                handlers.extend(callbacks.handlers)
+            elif callbacks:
+                handlers.extend(callbacks)
+        return any(hasattr(handler, "tap_output_iter") for handler in handlers)
+
     def invoke(
         self,
         input: LanguageModelInput,
@@ -486,6 +497,8 @@ class ChatKaizen(BaseChatModel):
         """``BaseChatModel.invoke``, with the encode event attached to this call's run (under
         a streaming handler, as ``astream_events`` and LangGraph attach, ``invoke`` streams
         without handing ``_stream`` its run manager)."""
+        if not self._taps_streams(config):
+            return super().invoke(input, config, stop=stop, **kwargs)
         capture_config, token = _capture_stream_run(config)
         try:
             return super().invoke(input, capture_config, stop=stop, **kwargs)
@@ -501,6 +514,8 @@ class ChatKaizen(BaseChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """``BaseChatModel.ainvoke``, with the encode event attached to this call's run."""
+        if not self._taps_streams(config):
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
         capture_config, token = _capture_stream_run(config)
         try:
             return await super().ainvoke(input, capture_config, stop=stop, **kwargs)
