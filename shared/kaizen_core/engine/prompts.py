@@ -124,12 +124,12 @@ def _inline_object(text: str, start: int, end: int, value: Any) -> bool:
     """An object without arrays written on one line, with prose before and after it there."""
     if not isinstance(value, dict) or any(isinstance(item, list) for item in value.values()):
         return False
+    if text.find("\n", start, end) >= 0:
+        return False
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
-    return (
-        "\n" not in text[start:end]
-        and bool(text[line_start:start].strip())
-        and bool(text[end : len(text) if line_end < 0 else line_end].strip())
+    return bool(text[line_start:start].strip()) and bool(
+        text[end : len(text) if line_end < 0 else line_end].strip()
     )
 
 
